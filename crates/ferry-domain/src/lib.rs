@@ -1,0 +1,27 @@
+//! ferry's domain: the vocabulary every other crate speaks, with no I/O.
+//!
+//! Map:
+//! - [`ids`]: integer identifier newtypes (`RepoId`, `DeploymentId`, …) so ids can't be swapped.
+//! - [`values`]: parsed values (`Sha`, `RepoSlug`, `EnvName`, `Timestamp`); if one exists it is valid.
+//! - [`deployment`]: deployment and commit status states and the rules of GitHub's
+//!   Deployments model (auto-inactivation, delete rule, environment inheritance, combined state).
+//! - [`token`]: API token scopes and what each one allows.
+//! - [`page`]: GitHub-style pagination parameters.
+//! - [`error`]: [`DomainError`], returned when a value or a transition is refused.
+//!
+//! What does not live here: SQL (ferry-store), HTTP and wire formats (ferry-server,
+//! ferry-api-types).
+
+pub mod deployment;
+pub mod error;
+pub mod ids;
+pub mod page;
+pub mod token;
+pub mod values;
+
+pub use deployment::{CommitState, DeploymentSource, StatusState};
+pub use error::DomainError;
+pub use ids::{CommitStatusId, DeploymentId, EnvironmentId, RepoId, StatusId, TokenId};
+pub use page::Page;
+pub use token::Scope;
+pub use values::{EnvName, RepoSlug, Sha, Timestamp};

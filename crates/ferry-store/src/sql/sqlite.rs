@@ -1,0 +1,191 @@
+//! SQLite specifics: file creation, WAL and durability settings, its migrations, and the
+//! group-commit writer.
+//!
+//! SQLite has one writer at a time and `synchronous=FULL` pays one fsync per commit. Rather
+//! than let concurrent transactions queue on SQLite's lock (and each pay an fsync),
+//! every write is a *job* sent to one writer task ([`GroupCommit`]). The writer takes all
+//! jobs waiting, runs them in one `BEGIN IMMEDIATE` transaction — each inside its own
+//! `SAVEPOINT`, so a job that fails is rolled back alone — commits once, and only then answers
+//! every job. Under load one fsync covers many requests; alone, a job commits at once.
+//! Readers use the pool in parallel, thanks to WAL. One `ferry serve` per SQLite file:
+//! several instances need PostgreSQL.
+
+use super::BoxFuture;
+use crate::{StoreError, StoreResult};
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// `synchronous=FULL`: a commit is on disk before the client hears `2xx`.
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+/// Most jobs in one transaction: bounds the latency a batch adds to its first job.
+const MAX_BATCH: usize = 512;
+
+pub(crate) async fn connect(url: &str) -> StoreResult<AnyPool> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() {
+        return Err(StoreError::Other("empty SQLite path".into()));
+    }
+    if path != ":memory:" {
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+    }
+    AnyPoolOptions::new()
+        .max_connections(8)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(PRAGMAS).await?;
+                Ok(())
+            })
+        })
+        .connect(&format!("sqlite://{path}?mode=rwc"))
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+/// Called once the batch's fate is known: `None` if it committed, else why it did not.
+type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+/// A type-erased job: runs, says whether it succeeded, and hands back how to answer.
+type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+
+/// Handle to the writer task. Dropping the last handle stops the task.
+pub(crate) struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl GroupCommit {
+    pub(crate) async fn start(pool: &AnyPool) -> StoreResult<GroupCommit> {
+        let conn = pool.acquire().await?;
+        let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
+        tokio::spawn(writer(conn, pool.clone(), rx));
+        Ok(GroupCommit { jobs })
+    }
+
+    /// Queues `job` and waits until its batch has committed (or failed).
+    pub(crate) async fn run<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<StoreResult<T>>();
+        let erased: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = job(conn).await;
+                let ok = result.is_ok();
+                let finish: Finish = Box::new(move |commit_error| {
+                    let outcome = match commit_error {
+                        Some(e) if ok => Err(StoreError::Unavailable(format!(
+                            "the transaction did not commit: {e}"
+                        ))),
+                        _ => result,
+                    };
+                    let _ = reply.send(outcome);
+                });
+                (ok, finish)
+            })
+        });
+        self.jobs
+            .send(erased)
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
+    }
+}
+
+/// One statement on the writer's connection. Boxed with an explicit lifetime: spawning the
+/// writer needs its futures to be `Send` for that exact borrow, which sqlx's generic
+/// executor bounds cannot prove on their own.
+fn exec<'c>(conn: &'c mut AnyConnection, sql: &'static str) -> BoxFuture<'c, StoreResult<()>> {
+    let statement = conn.execute(sql);
+    Box::pin(async move {
+        statement.await?;
+        Ok(())
+    })
+}
+
+/// The writer loop: one batch per iteration, until every handle is dropped.
+async fn writer(mut conn: PoolConnection<Any>, pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = run_batch(&mut conn, batch).await {
+            // The connection may be broken: take a fresh one for the next batch.
+            tracing::error!(error.cause = %e, "SQLite batch failed");
+            let _ = exec(&mut conn, "ROLLBACK").await;
+            match pool.acquire().await {
+                Ok(fresh) => conn = fresh,
+                Err(e) => tracing::error!(error.cause = %e, "cannot reconnect the SQLite writer"),
+            }
+        }
+    }
+}
+
+/// Runs one batch. Every job is answered, whatever happens; the error returned is the
+/// batch's (begin or commit), after its jobs were told.
+async fn run_batch(conn: &mut AnyConnection, batch: Vec<Job>) -> StoreResult<()> {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+        // Nothing ran. Dropping the jobs drops their reply channels: each caller hears
+        // that the write did not happen.
+        drop(batch);
+        return Err(e);
+    }
+    let mut finishes = Vec::with_capacity(batch.len());
+    let mut broken: Option<StoreError> = None;
+    for job in batch {
+        if broken.is_some() {
+            drop(job); // its sender is dropped: the caller hears "writer stopped"
+            continue;
+        }
+        if let Err(e) = exec(conn, "SAVEPOINT job").await {
+            broken = Some(e);
+            drop(job);
+            continue;
+        }
+        let (ok, finish) = job(conn).await;
+        let end = if ok {
+            exec(conn, "RELEASE job").await
+        } else {
+            match exec(conn, "ROLLBACK TO job").await {
+                Ok(()) => exec(conn, "RELEASE job").await,
+                Err(e) => Err(e),
+            }
+        };
+        finishes.push(finish);
+        if let Err(e) = end {
+            broken = Some(e);
+        }
+    }
+    let outcome = match broken {
+        Some(e) => Err(e),
+        None => exec(conn, "COMMIT").await,
+    };
+    let err = outcome.as_ref().err();
+    for finish in finishes {
+        finish(err);
+    }
+    outcome
+}
