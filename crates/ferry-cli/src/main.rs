@@ -1,0 +1,83 @@
+//! The `ferry` binary.
+//!
+//! - Client commands (`deploy`, `status`, `deployments`, `repo`, `token`) talk to a server over
+//!   HTTP only ([`client`]); they work in a build without the `server` feature.
+//! - `serve`, `migrate` and `admin` need the database and exist with the `server` feature
+//!   (on by default) ([`server`]).
+
+mod client;
+#[cfg(feature = "server")]
+mod server;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "ferry: a self-hosted deployment control plane"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    #[cfg(feature = "server")]
+    Serve(server::ServeArgs),
+    /// Apply pending database migrations and exit.
+    #[cfg(feature = "server")]
+    Migrate(server::DbArgs),
+    /// Administration on the database directly (no server needed).
+    #[cfg(feature = "server")]
+    Admin(server::AdminArgs),
+    /// Create a deployment.
+    Deploy(client::DeployArgs),
+    /// Add a status to a deployment.
+    Status(client::StatusArgs),
+    /// List deployments of a repository.
+    Deployments(client::DeploymentsArgs),
+    /// Manage repositories.
+    Repo(client::RepoArgs),
+    /// Manage API tokens.
+    Token(client::TokenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            #[cfg(feature = "server")]
+            Command::Serve(a) => server::serve(a).await,
+            #[cfg(feature = "server")]
+            Command::Migrate(a) => server::migrate(a).await,
+            #[cfg(feature = "server")]
+            Command::Admin(a) => server::admin(a).await,
+            Command::Deploy(a) => client::deploy(a).await,
+            Command::Status(a) => client::status(a).await,
+            Command::Deployments(a) => client::deployments(a).await,
+            Command::Repo(a) => client::repo(a).await,
+            Command::Token(a) => client::token(a).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Handlers, one file per resource, grouped by API family:
+//! - [`github`]: `/api/v3`, GitHub-compatible (compat/github.md).
+//! - [`native`]: `/api/v1`, ferry's own API.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`.
+//!
+//! The route table itself is `crate::router`.
+
+pub mod github;
+pub mod native;
+pub mod ops;
+
+use std::collections::HashMap;
+
+/// Parses a query string leniently: a stray `%` stays literal, pairs that do not
+/// decode to UTF-8 are skipped, the last value wins.
+pub fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            urlencoding::decode(&s.replace('+', " "))
+                .map(|c| c.into_owned())
+                .ok()
+        };
+        if let (Some(k), Some(v)) = (decode(k), decode(v)) {
+            out.insert(k, v);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_parsing() {
+        let q = super::query_map(Some(
+            "environment=review%2Fpr-1&per_page=2&x&ref=a+b&lit=%ZZ&bad=%FF",
+        ));
+        assert_eq!(
+            q.get("environment").map(String::as_str),
+            Some("review/pr-1")
+        );
+        assert_eq!(q.get("ref").map(String::as_str), Some("a b"));
+        assert_eq!(q.get("x").map(String::as_str), Some(""));
+        assert_eq!(q.get("lit").map(String::as_str), Some("%ZZ"));
+        assert!(!q.contains_key("bad"));
+    }
+}

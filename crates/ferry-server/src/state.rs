@@ -1,0 +1,16 @@
+//! [`AppState`]: everything a handler may use, built once in `startup` and cloned per request
+//! (all fields are shared pointers). No globals.
+
+use crate::git::Mirrors;
+use crate::urls::Urls;
+use ferry_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub mirrors: Arc<Mirrors>,
+    pub urls: Arc<Urls>,
+    pub metrics: PrometheusHandle,
+}
