@@ -12,9 +12,11 @@
 //! - [`error`]: one error type per API family and the error strategy.
 //! - [`git`]: git mirrors and in-memory ref resolution.
 //! - [`admin`]: what `ferry admin …` does on the database directly.
+//! - [`cache`]: one-second caches of the token and repository every request looks up.
 //! - [`config`], [`secret`], [`state`].
 
 pub mod admin;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod extract;

@@ -83,6 +83,8 @@ impl App {
             mirrors: Arc::new(Mirrors::new(&config.data_dir)),
             urls: Arc::new(Urls::new(&external_url)),
             metrics: telemetry::metrics_handle(),
+            tokens: Default::default(),
+            repos: Default::default(),
         };
         Ok(App {
             listener,

@@ -1,8 +1,10 @@
 //! [`AppState`]: everything a handler may use, built once in `startup` and cloned per request
 //! (all fields are shared pointers). No globals.
 
+use crate::cache::Recent;
 use crate::git::Mirrors;
 use crate::urls::Urls;
+use ferry_store::model::{Repo, Token};
 use ferry_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -13,4 +15,8 @@ pub struct AppState {
     pub mirrors: Arc<Mirrors>,
     pub urls: Arc<Urls>,
     pub metrics: PrometheusHandle,
+    /// Tokens by hash.
+    pub tokens: Arc<Recent<String, Token>>,
+    /// Repositories by lower-cased `owner/name`.
+    pub repos: Arc<Recent<String, Repo>>,
 }

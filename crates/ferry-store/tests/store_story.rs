@@ -35,6 +35,7 @@ on_both_backends!(
     commit_statuses,
     commit_status_cap,
     concurrent_deployments,
+    deployment_counts_follow_every_change,
 );
 
 fn ids(deployments: &[Deployment]) -> Vec<DeploymentId> {
@@ -1163,4 +1164,76 @@ async fn concurrent_deployments(db: Arc<TestDb>) {
         .await
         .expect("list environments");
     assert_eq!((total, envs[0].name.as_str()), (1, "staging"));
+}
+
+/// Listing totals come from trigger-kept counts when the filter is only repository and
+/// environment: they must equal a real count after creates, failed creates, moves and deletes.
+async fn deployment_counts_follow_every_change(db: Arc<TestDb>) {
+    let web = repo(&db, "acme/web").await;
+    let api = repo(&db, "acme/api").await;
+    let envs = ["staging", "production", "qa"];
+    let mut made = Vec::new();
+    for i in 0..36u32 {
+        made.push(create(&db, deploy(&web, i + 1, envs[i as usize % 3])).await);
+    }
+    for i in 0..5u32 {
+        create(&db, deploy(&api, i + 1, "staging")).await;
+    }
+    // A create refused by required contexts is rolled back with its count.
+    let refused = db
+        .store
+        .create_deployment(NewDeployment {
+            required_contexts: RequiredContexts::Listed(vec!["ci".into()]),
+            ..deploy(&web, 99, "staging")
+        })
+        .await;
+    assert!(matches!(refused, Err(StoreError::ContextsFailed(_))));
+    // Moves: a status naming another environment moves the deployment there.
+    for d in made.iter().take(6) {
+        post(
+            &db,
+            d,
+            NewStatus {
+                environment: Some(env("review/pr-1")),
+                ..quiet_success(d)
+            },
+        )
+        .await;
+    }
+    // Deletes: inactive deployments may go.
+    for d in made.iter().skip(30) {
+        post(&db, d, status(d.id, StatusState::Inactive)).await;
+        db.store
+            .delete_deployment(web.id, d.id)
+            .await
+            .expect("delete inactive deployment");
+    }
+    for environment in [
+        None,
+        Some("staging"),
+        Some("production"),
+        Some("qa"),
+        Some("review/pr-1"),
+    ] {
+        let scoped = DeploymentFilter {
+            repo_id: Some(web.id),
+            environment: environment.map(str::to_owned),
+            ..DeploymentFilter::default()
+        };
+        let (items, counted) = list(&db, scoped.clone(), page(1, 100)).await;
+        // A date filter takes the COUNT(*) path: the reference.
+        let (_, reference) = list(
+            &db,
+            DeploymentFilter {
+                from: Some(Timestamp::from_unix(0)),
+                ..scoped
+            },
+            page(1, 100),
+        )
+        .await;
+        assert_eq!(counted, items.len() as u64, "{environment:?}");
+        assert_eq!(counted, reference, "{environment:?}");
+    }
+    let (_, all) = list(&db, DeploymentFilter::default(), page(1, 1)).await;
+    assert_eq!(all, 30 + 5);
 }

@@ -70,9 +70,15 @@ fn bearer(parts: &Parts) -> Result<&str, AuthFailure> {
 }
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthFailure> {
-    let token = bearer(parts)?;
-    match state.store.token_by_hash(&hash_token(token)).await {
-        Ok(Some(token)) => Ok(Caller { token }),
+    let hash = hash_token(bearer(parts)?);
+    if let Some(token) = state.tokens.get(&hash) {
+        return Ok(Caller { token });
+    }
+    match state.store.token_by_hash(&hash).await {
+        Ok(Some(token)) => {
+            state.tokens.put(hash, token.clone());
+            Ok(Caller { token })
+        }
         Ok(None) => Err(AuthFailure::Bad),
         Err(e) => Err(AuthFailure::Store(e)),
     }

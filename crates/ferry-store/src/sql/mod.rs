@@ -13,7 +13,7 @@ use crate::traits::*;
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use ferry_domain::deployment::{
-    check_required_contexts, should_auto_inactivate, InactivationCandidate,
+    check_required_contexts, should_auto_inactivate, InactivationCandidate, RequiredContexts,
 };
 use ferry_domain::{
     deployment::may_delete, CommitState, DeploymentId, EnvName, Page, RepoId, RepoSlug, Scope, Sha,
@@ -22,9 +22,9 @@ use ferry_domain::{
 use rows::*;
 use sqlx::any::AnyArguments;
 use sqlx::query::{QueryAs, QueryScalar};
-use sqlx::AnyPool;
-use sqlx::AnyConnection;
 use sqlx::Any;
+use sqlx::AnyConnection;
+use sqlx::AnyPool;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Once;
@@ -187,8 +187,8 @@ impl TokenStore for SqlStore {
     async fn create_token(&self, new: NewToken) -> StoreResult<Token> {
         self.write(move |c| {
             Box::pin(async move {
-        let now = Timestamp::now().unix();
-        let row: TokenRow = sqlx::query_as(
+                let now = Timestamp::now().unix();
+                let row: TokenRow = sqlx::query_as(
             "INSERT INTO tokens (name, scopes, token_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id, name, scopes, created_at",
         )
@@ -198,7 +198,7 @@ impl TokenStore for SqlStore {
         .bind(now)
         .fetch_one(&mut *c)
         .await?;
-        row.into_token()
+                row.into_token()
             })
         })
         .await
@@ -224,14 +224,14 @@ impl TokenStore for SqlStore {
     async fn delete_token(&self, id: TokenId) -> StoreResult<()> {
         self.write(move |c| {
             Box::pin(async move {
-        let done = sqlx::query("DELETE FROM tokens WHERE id = $1")
-            .bind(id.get())
-            .execute(&mut *c)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+                let done = sqlx::query("DELETE FROM tokens WHERE id = $1")
+                    .bind(id.get())
+                    .execute(&mut *c)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             })
         })
         .await
@@ -337,6 +337,45 @@ async fn ensure_environment(
     Ok(())
 }
 
+/// The `(repository, environment)` a filter reduces to, when its total can be read from
+/// `deployment_counts` instead of counted.
+fn counted_scope(filter: &DeploymentFilter) -> Option<(RepoId, Option<&String>)> {
+    let only_scope = filter.sha.is_none()
+        && filter.git_ref.is_none()
+        && filter.task.is_none()
+        && filter.source.is_none()
+        && filter.from.is_none()
+        && filter.to.is_none();
+    only_scope
+        .then_some(filter.repo_id)
+        .flatten()
+        .map(|repo| (repo, filter.environment.as_ref()))
+}
+
+/// Deployments of `repo` (in `environment`, if given), from the trigger-kept counts.
+async fn count_of<'e, E>(executor: E, repo: RepoId, environment: Option<&str>) -> StoreResult<i64>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    const SUM: &str = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM deployment_counts";
+    let total: i64 = match environment {
+        Some(env) => {
+            sqlx::query_scalar(&format!("{SUM} WHERE repo_id = $1 AND environment = $2"))
+                .bind(repo.get())
+                .bind(env)
+                .fetch_one(executor)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar(&format!("{SUM} WHERE repo_id = $1"))
+                .bind(repo.get())
+                .fetch_one(executor)
+                .await?
+        }
+    };
+    Ok(total)
+}
+
 async fn latest_contexts(
     exec: impl sqlx::Executor<'_, Database = Any>,
     repo: RepoId,
@@ -433,37 +472,40 @@ impl DeploymentStore for SqlStore {
     async fn create_deployment(&self, new: NewDeployment) -> StoreResult<Deployment> {
         self.write(move |c| {
             Box::pin(async move {
-        let latest = latest_contexts(&mut *c, new.repo_id, &new.sha).await?;
-        let latest: Vec<(String, CommitState)> =
-            latest.into_iter().map(|c| (c.context, c.state)).collect();
-        check_required_contexts(&new.required_contexts, &latest)
-            .map_err(StoreError::ContextsFailed)?;
-        let now = Timestamp::now().unix();
-        let row: DeploymentRow = sqlx::query_as(&format!(
+                // `[]` checks nothing: skip the read, it is most of a deploy bot's creates.
+                if !matches!(new.required_contexts, RequiredContexts::Skip) {
+                    let latest = latest_contexts(&mut *c, new.repo_id, &new.sha).await?;
+                    let latest: Vec<(String, CommitState)> =
+                        latest.into_iter().map(|c| (c.context, c.state)).collect();
+                    check_required_contexts(&new.required_contexts, &latest)
+                        .map_err(StoreError::ContextsFailed)?;
+                }
+                let now = Timestamp::now().unix();
+                let row: DeploymentRow = sqlx::query_as(&format!(
             "INSERT INTO deployments (repo_id, source, sha, ref, task, payload, environment, \
                  original_environment, description, transient_environment, production_environment, \
                  creator_id, creator_login, creator_bot, latest_state, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14) \
              RETURNING {DEPLOYMENT_COLS}"
         ))
-        .bind(new.repo_id.get())
-        .bind(new.source.as_str())
-        .bind(new.sha.as_str())
-        .bind(&new.git_ref)
-        .bind(&new.task)
-        .bind(&new.payload)
-        .bind(new.environment.as_str())
-        .bind(new.description.as_deref())
-        .bind(b(new.transient_environment))
-        .bind(b(new.production_environment))
-        .bind(new.creator.id)
-        .bind(new.creator.login.as_str())
-        .bind(b(new.creator.bot))
-        .bind(now)
-        .fetch_one(&mut *c)
-        .await?;
-        ensure_environment(c, new.repo_id, &new.environment, now).await?;
-        row.into_deployment()
+                .bind(new.repo_id.get())
+                .bind(new.source.as_str())
+                .bind(new.sha.as_str())
+                .bind(&new.git_ref)
+                .bind(&new.task)
+                .bind(&new.payload)
+                .bind(new.environment.as_str())
+                .bind(new.description.as_deref())
+                .bind(b(new.transient_environment))
+                .bind(b(new.production_environment))
+                .bind(new.creator.id)
+                .bind(new.creator.login.as_str())
+                .bind(b(new.creator.bot))
+                .bind(now)
+                .fetch_one(&mut *c)
+                .await?;
+                // The environment row and the counts are the insert trigger's (migration 0002).
+                row.into_deployment()
             })
         })
         .await
@@ -498,11 +540,18 @@ impl DeploymentStore for SqlStore {
             .bind(page.offset())
             .fetch_all(&self.pool)
             .await?;
-        let count_sql = format!("SELECT COUNT(*) FROM deployments {}", w.sql());
-        let total: i64 = w
-            .bind_scalar(sqlx::query_scalar(&count_sql))
-            .fetch_one(&self.pool)
-            .await?;
+        let total = match counted_scope(filter) {
+            Some((repo, environment)) => {
+                count_of(&self.pool, repo, environment.map(String::as_str)).await?
+            }
+            None => {
+                // The other filters are selective (sha, ref) or rare: counting rows is fine.
+                let count_sql = format!("SELECT COUNT(*) FROM deployments {}", w.sql());
+                w.bind_scalar(sqlx::query_scalar(&count_sql))
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
         let items = rows
             .into_iter()
             .map(DeploymentRow::into_deployment)
@@ -513,32 +562,30 @@ impl DeploymentStore for SqlStore {
     async fn delete_deployment(&self, repo: RepoId, id: DeploymentId) -> StoreResult<()> {
         self.write(move |c| {
             Box::pin(async move {
-        let latest: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT latest_state FROM deployments WHERE id = $1 AND repo_id = $2")
+                let latest: Option<(Option<String>,)> = sqlx::query_as(
+                    "SELECT latest_state FROM deployments WHERE id = $1 AND repo_id = $2",
+                )
                 .bind(id.get())
                 .bind(repo.get())
                 .fetch_optional(&mut *c)
                 .await?;
-        let Some((latest,)) = latest else {
-            return Err(StoreError::NotFound);
-        };
-        let latest = latest.map(|s| s.parse::<StatusState>()).transpose()?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deployments WHERE repo_id = $1")
-            .bind(repo.get())
-            .fetch_one(&mut *c)
-            .await?;
-        if !may_delete(count.max(0) as u64, latest) {
-            return Err(StoreError::DeploymentActive);
-        }
-        sqlx::query("DELETE FROM deployment_statuses WHERE deployment_id = $1")
-            .bind(id.get())
-            .execute(&mut *c)
-            .await?;
-        sqlx::query("DELETE FROM deployments WHERE id = $1")
-            .bind(id.get())
-            .execute(&mut *c)
-            .await?;
-        Ok(())
+                let Some((latest,)) = latest else {
+                    return Err(StoreError::NotFound);
+                };
+                let latest = latest.map(|s| s.parse::<StatusState>()).transpose()?;
+                let count = count_of(&mut *c, repo, None).await?;
+                if !may_delete(count.max(0) as u64, latest) {
+                    return Err(StoreError::DeploymentActive);
+                }
+                sqlx::query("DELETE FROM deployment_statuses WHERE deployment_id = $1")
+                    .bind(id.get())
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM deployments WHERE id = $1")
+                    .bind(id.get())
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
             })
         })
         .await
@@ -547,71 +594,71 @@ impl DeploymentStore for SqlStore {
     async fn create_status(&self, repo: RepoId, new: NewStatus) -> StoreResult<StatusCreated> {
         self.write(move |c| {
             Box::pin(async move {
-        let dep: Option<DeploymentRow> = sqlx::query_as(&format!(
-            "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE id = $1 AND repo_id = $2"
-        ))
-        .bind(new.deployment_id.get())
-        .bind(repo.get())
-        .fetch_optional(&mut *c)
-        .await?;
-        let dep = dep.ok_or(StoreError::NotFound)?.into_deployment()?;
-        // The deployment's environment always equals its latest status's (decision D2), so
-        // inheriting it is inheriting "the previous status's, else the deployment's".
-        let environment = new.environment.clone().unwrap_or(dep.environment.clone());
-        let now = Timestamp::now().unix();
-        let status = insert_status(
-            c,
-            dep.id,
-            new.state,
-            &new.description,
-            &environment,
-            (&new.target_url, &new.log_url, &new.environment_url),
-            &new.creator,
-            now,
-        )
-        .await?;
-        ensure_environment(c, repo, &environment, now).await?;
+                let dep: Option<DeploymentRow> = sqlx::query_as(&format!(
+                    "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE id = $1 AND repo_id = $2"
+                ))
+                .bind(new.deployment_id.get())
+                .bind(repo.get())
+                .fetch_optional(&mut *c)
+                .await?;
+                let dep = dep.ok_or(StoreError::NotFound)?.into_deployment()?;
+                // The deployment's environment always equals its latest status's (decision D2), so
+                // inheriting it is inheriting "the previous status's, else the deployment's".
+                let environment = new.environment.clone().unwrap_or(dep.environment.clone());
+                let now = Timestamp::now().unix();
+                let status = insert_status(
+                    c,
+                    dep.id,
+                    new.state,
+                    &new.description,
+                    &environment,
+                    (&new.target_url, &new.log_url, &new.environment_url),
+                    &new.creator,
+                    now,
+                )
+                .await?;
+                ensure_environment(c, repo, &environment, now).await?;
 
-        let mut inactivated = Vec::new();
-        if new.state == StatusState::Success && new.auto_inactive {
-            // Narrowed in SQL for the index; the rule itself is the domain's.
-            let candidates: Vec<DeploymentRow> = sqlx::query_as(&format!(
-                "SELECT {DEPLOYMENT_COLS} FROM deployments \
+                let mut inactivated = Vec::new();
+                if new.state == StatusState::Success && new.auto_inactive {
+                    // Narrowed in SQL for the index; the rule itself is the domain's.
+                    let candidates: Vec<DeploymentRow> = sqlx::query_as(&format!(
+                        "SELECT {DEPLOYMENT_COLS} FROM deployments \
                  WHERE repo_id = $1 AND environment = $2 AND id < $3 AND latest_state = 'success'"
-            ))
-            .bind(repo.get())
-            .bind(environment.as_str())
-            .bind(dep.id.get())
-            .fetch_all(&mut *c)
-            .await?;
-            for candidate in candidates {
-                let d = candidate.into_deployment()?;
-                let candidate = InactivationCandidate {
-                    environment: d.environment.as_str(),
-                    transient: d.transient_environment,
-                    production: d.production_environment,
-                    latest_state: d.latest_state,
-                };
-                if should_auto_inactivate(environment.as_str(), &candidate) {
-                    let s = insert_status(
-                        c,
-                        d.id,
-                        StatusState::Inactive,
-                        "",
-                        &d.environment,
-                        ("", "", ""),
-                        &new.creator,
-                        now,
-                    )
+                    ))
+                    .bind(repo.get())
+                    .bind(environment.as_str())
+                    .bind(dep.id.get())
+                    .fetch_all(&mut *c)
                     .await?;
-                    inactivated.push(s);
+                    for candidate in candidates {
+                        let d = candidate.into_deployment()?;
+                        let candidate = InactivationCandidate {
+                            environment: d.environment.as_str(),
+                            transient: d.transient_environment,
+                            production: d.production_environment,
+                            latest_state: d.latest_state,
+                        };
+                        if should_auto_inactivate(environment.as_str(), &candidate) {
+                            let s = insert_status(
+                                c,
+                                d.id,
+                                StatusState::Inactive,
+                                "",
+                                &d.environment,
+                                ("", "", ""),
+                                &new.creator,
+                                now,
+                            )
+                            .await?;
+                            inactivated.push(s);
+                        }
+                    }
                 }
-            }
-        }
-        Ok(StatusCreated {
-            status,
-            inactivated,
-        })
+                Ok(StatusCreated {
+                    status,
+                    inactivated,
+                })
             })
         })
         .await
@@ -708,24 +755,24 @@ impl EnvironmentStore for SqlStore {
         let name = name.clone();
         self.write(move |c| {
             Box::pin(async move {
-        let now = Timestamp::now().unix();
-        let row: EnvironmentRow = sqlx::query_as(&format!(
+                let now = Timestamp::now().unix();
+                let row: EnvironmentRow = sqlx::query_as(&format!(
             "INSERT INTO environments (repo_id, name, wait_timer, prevent_self_review, reviewers, \
                  branch_policy, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
              ON CONFLICT (repo_id, name) DO UPDATE SET wait_timer = $3, \
                  prevent_self_review = $4, reviewers = $5, branch_policy = $6, updated_at = $7 \
              RETURNING {ENV_COLS}"
         ))
-        .bind(repo.get())
-        .bind(name.as_str())
-        .bind(settings.wait_timer)
-        .bind(b(settings.prevent_self_review))
-        .bind(&settings.reviewers)
-        .bind(settings.branch_policy.as_deref())
-        .bind(now)
-        .fetch_one(&mut *c)
-        .await?;
-        row.into_environment()
+                .bind(repo.get())
+                .bind(name.as_str())
+                .bind(settings.wait_timer)
+                .bind(b(settings.prevent_self_review))
+                .bind(&settings.reviewers)
+                .bind(settings.branch_policy.as_deref())
+                .bind(now)
+                .fetch_one(&mut *c)
+                .await?;
+                row.into_environment()
             })
         })
         .await
@@ -735,15 +782,15 @@ impl EnvironmentStore for SqlStore {
         let name = name.clone();
         self.write(move |c| {
             Box::pin(async move {
-        let done = sqlx::query("DELETE FROM environments WHERE repo_id = $1 AND name = $2")
-            .bind(repo.get())
-            .bind(name.as_str())
-            .execute(&mut *c)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+                let done = sqlx::query("DELETE FROM environments WHERE repo_id = $1 AND name = $2")
+                    .bind(repo.get())
+                    .bind(name.as_str())
+                    .execute(&mut *c)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             })
         })
         .await

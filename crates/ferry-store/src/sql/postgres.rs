@@ -12,6 +12,8 @@ pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 pub(crate) async fn connect(url: &str) -> StoreResult<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(16)
+        // Broken connections surface as query errors anyway; a ping per acquire is a round trip.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect(url)
         .await

@@ -84,7 +84,10 @@ pub async fn delete(
         .parse::<i64>()
         .map_err(|_| ApiError::not_found("token"))?;
     match state.store.delete_token(TokenId(id)).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            state.tokens.forget(|t| t.id == TokenId(id));
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(StoreError::NotFound) => Err(ApiError::not_found("token")),
         Err(e) => Err(e.into()),
     }
