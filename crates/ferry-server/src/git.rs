@@ -3,8 +3,18 @@
 //!
 //! Resolution must be fast (it sits on the create-deployment path), so each mirror's refs and
 //! commit ids are loaded into memory ([`RefIndex`]) after every clone or fetch, and lookups
-//! never spawn `git`. A ref that is not found triggers one fetch (coalesced between
-//! concurrent requests and spaced by [`MIN_REFRESH_INTERVAL`]) before the answer is "unknown".
+//! never spawn `git`. Freshness policy (docs/API.md D13):
+//! - a commit id (full or abbreviated) that is in the index is answered from it: commits never
+//!   change;
+//! - a branch or tag name is answered from the index only if its fetch started less than
+//!   [`MIN_REFRESH_INTERVAL`] ago, so a branch that moved resolves to its new head;
+//! - anything else (a stale name, a miss) fetches first.
+//!
+//! Fetches are single-flight per mirror (a request waiting for a fetch that started after it
+//! arrived uses that fetch's result) and start at most once per [`MIN_REFRESH_INTERVAL`], so
+//! under load the hot path runs at most one `git fetch` per interval per repository, whatever
+//! the request rate. A mirror opened from disk counts as never fetched: its first name lookup
+//! or miss fetches.
 //!
 //! The git CLI does the git work: it is on every machine ferry targets and reads every
 //! repository format; no git parsing is written here.
@@ -17,8 +27,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::process::Command;
 
-/// An unknown ref does not fetch again sooner than this after the previous fetch.
+/// Fetches start at most this often per mirror, and a branch or tag name is answered from an
+/// index at most this old. Short, so a push is seen almost at once; long enough that a busy
+/// repository costs a few `git fetch` a second, not one per request.
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(200);
+
+/// After a failed fetch (remote down), the next one waits this long: requests keep being
+/// answered from the last index instead of each waiting for a failing fetch.
+pub const FAILED_FETCH_BACKOFF: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -28,8 +44,23 @@ pub enum GitError {
     Spawn(#[from] std::io::Error),
 }
 
+/// How a ref was found: by name (may move) or by commit id (never does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hit {
+    Name(Sha),
+    Commit(Sha),
+}
+
+impl Hit {
+    pub fn sha(self) -> Sha {
+        match self {
+            Hit::Name(s) | Hit::Commit(s) => s,
+        }
+    }
+}
+
 /// Refs and commits of one mirror, in memory.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct RefIndex {
     /// Full ref name (`refs/heads/main`, `refs/tags/v1`) → commit (tags peeled).
     refs: HashMap<String, Sha>,
@@ -41,20 +72,28 @@ impl RefIndex {
     /// Resolves a branch, tag, `refs/…`, `heads/…`, `tags/…`, or a full or abbreviated (≥ 7,
     /// unique) commit id.
     pub fn resolve(&self, r: &str) -> Option<Sha> {
+        self.lookup(r).map(Hit::sha)
+    }
+
+    /// [`resolve`](Self::resolve), saying whether a name or a commit id matched. Names win,
+    /// as in git: a branch called `deadbeef` shadows commits starting with it.
+    pub fn lookup(&self, r: &str) -> Option<Hit> {
         let r = r.trim();
         if r.is_empty() {
             return None;
         }
         if let Some(sha) = self.refs.get(r) {
-            return Some(sha.clone());
+            return Some(Hit::Name(sha.clone()));
         }
         for prefix in ["refs/heads/", "refs/tags/", "refs/"] {
             if let Some(sha) = self.refs.get(&format!("{prefix}{r}")) {
-                return Some(sha.clone());
+                return Some(Hit::Name(sha.clone()));
             }
         }
         if looks_like_sha_prefix(r) {
-            return self.commit_by_prefix(&r.to_ascii_lowercase());
+            return self
+                .commit_by_prefix(&r.to_ascii_lowercase())
+                .map(Hit::Commit);
         }
         None
     }
@@ -78,52 +117,111 @@ impl RefIndex {
     }
 }
 
+/// An index and when the fetch it reflects started (`None`: loaded from disk as found, of
+/// unknown age).
+struct Snapshot {
+    index: Arc<RefIndex>,
+    fetched: Option<Instant>,
+}
+
+impl Snapshot {
+    fn fresh(&self) -> bool {
+        self.fetched
+            .is_some_and(|t| t.elapsed() < MIN_REFRESH_INTERVAL)
+    }
+}
+
+/// Fetch bookkeeping, behind the mutex that serialises fetches.
+#[derive(Default)]
+struct FetchState {
+    /// When the last fetch attempt started.
+    started: Option<Instant>,
+    /// No attempt before this (the rate limit, longer after a failure).
+    not_before: Option<Instant>,
+}
+
 /// One repository's mirror.
 pub struct Mirror {
     path: PathBuf,
-    index: RwLock<Arc<RefIndex>>,
-    /// When the last fetch finished; also serialises fetches.
-    last_refresh: tokio::sync::Mutex<Instant>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    fetch: tokio::sync::Mutex<FetchState>,
 }
 
 impl Mirror {
-    fn index(&self) -> Arc<RefIndex> {
-        match self.index.read() {
+    fn new(path: PathBuf, index: RefIndex) -> Mirror {
+        Mirror {
+            path,
+            snapshot: RwLock::new(Arc::new(Snapshot {
+                index: Arc::new(index),
+                fetched: None,
+            })),
+            fetch: tokio::sync::Mutex::new(FetchState::default()),
+        }
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
             Ok(g) => Arc::clone(&g),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
-    fn set_index(&self, index: RefIndex) {
-        let mut g = match self.index.write() {
+    fn set_snapshot(&self, snapshot: Snapshot) {
+        let mut g = match self.snapshot.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        *g = Arc::new(index);
+        *g = Arc::new(snapshot);
     }
 
-    /// Resolves `r`, fetching once if it is unknown.
+    /// Resolves `r` under the freshness policy of the module docs. When the fetch it needs
+    /// fails, a name is answered from the last index (logged) and a miss is the error.
     pub async fn resolve(&self, r: &str) -> Result<Option<Sha>, GitError> {
-        if let Some(sha) = self.index().resolve(r) {
-            return Ok(Some(sha));
+        let snap = self.snapshot();
+        match snap.index.lookup(r) {
+            Some(Hit::Commit(sha)) => return Ok(Some(sha)),
+            Some(Hit::Name(sha)) if snap.fresh() => return Ok(Some(sha)),
+            _ => {}
         }
-        self.refresh_if_stale().await?;
-        Ok(self.index().resolve(r))
+        match self.refresh_if_stale().await {
+            Ok(()) => Ok(self.snapshot().index.resolve(r)),
+            Err(e) => match self.snapshot().index.lookup(r) {
+                Some(hit) => {
+                    tracing::warn!(mirror = %self.path.display(), error.cause = %e,
+                        "mirror fetch failed; answering from the last fetched refs");
+                    Ok(Some(hit.sha()))
+                }
+                None => Err(e),
+            },
+        }
     }
 
-    /// Fetches unless another request fetched very recently (then uses its result).
+    /// Fetches unless a fetch that started after this call already finished (its result is
+    /// as fresh as one of our own) or the rate limit says not yet.
     pub async fn refresh_if_stale(&self) -> Result<(), GitError> {
         let asked = Instant::now();
-        let mut last = self.last_refresh.lock().await;
-        if *last > asked || last.elapsed() < MIN_REFRESH_INTERVAL {
+        let mut st = self.fetch.lock().await;
+        if st.started.is_some_and(|s| s >= asked) {
             return Ok(());
         }
-        self.refresh_locked().await?;
-        *last = Instant::now();
-        Ok(())
+        let now = Instant::now();
+        if st.not_before.is_some_and(|t| now < t) {
+            return Ok(());
+        }
+        st.started = Some(now);
+        match self.fetch_and_load(now).await {
+            Ok(()) => {
+                st.not_before = Some(now + MIN_REFRESH_INTERVAL);
+                Ok(())
+            }
+            Err(e) => {
+                st.not_before = Some(Instant::now() + FAILED_FETCH_BACKOFF);
+                Err(e)
+            }
+        }
     }
 
-    async fn refresh_locked(&self) -> Result<(), GitError> {
+    async fn fetch_and_load(&self, started: Instant) -> Result<(), GitError> {
         git(
             "fetch",
             Some(&self.path),
@@ -137,7 +235,18 @@ impl Mirror {
             ],
         )
         .await?;
-        self.set_index(load_index(&self.path).await?);
+        let refs = load_refs(&self.path).await?;
+        let current = self.snapshot();
+        // Usually nothing moved: keep the commit list rather than re-walk all history.
+        let index = if refs == current.index.refs {
+            Arc::clone(&current.index)
+        } else {
+            Arc::new(load_commits(&self.path, refs).await?)
+        };
+        self.set_snapshot(Snapshot {
+            index,
+            fetched: Some(started),
+        });
         Ok(())
     }
 }
@@ -208,12 +317,10 @@ impl Mirrors {
         if !path.exists() {
             self.clone_new(repo_key, git_url).await?;
         }
-        let index = load_index(&path).await?;
-        let mirror = Arc::new(Mirror {
-            path,
-            index: RwLock::new(Arc::new(index)),
-            last_refresh: tokio::sync::Mutex::new(Instant::now()),
-        });
+        let index = load_commits(&path, load_refs(&path).await?).await?;
+        // Not marked as fetched: the mirror on disk may be any age (cloned at registration,
+        // or before a restart), so its first name lookup or miss fetches.
+        let mirror = Arc::new(Mirror::new(path, index));
         let mut open = self.lock_open();
         Ok(Arc::clone(open.entry(repo).or_insert(mirror)))
     }
@@ -244,7 +351,7 @@ async fn git(what: &'static str, dir: Option<&Path>, args: &[&str]) -> Result<St
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-async fn load_index(path: &Path) -> Result<RefIndex, GitError> {
+async fn load_refs(path: &Path) -> Result<HashMap<String, Sha>, GitError> {
     let refs_out = git(
         "for-each-ref",
         Some(path),
@@ -271,6 +378,10 @@ async fn load_index(path: &Path) -> Result<RefIndex, GitError> {
             refs.insert(name.to_owned(), sha);
         }
     }
+    Ok(refs)
+}
+
+async fn load_commits(path: &Path, refs: HashMap<String, Sha>) -> Result<RefIndex, GitError> {
     // An empty repository has no commits: rev-list fails on it, which means "none".
     let commits_out = if refs.is_empty() {
         String::new()
@@ -325,5 +436,9 @@ mod tests {
         assert_eq!(idx.resolve("dddddddd"), None);
         assert_eq!(idx.resolve("nope"), None);
         assert!(idx.has_commit(&sha('b')));
+        // Names may move (checked for freshness); commit ids never do.
+        assert_eq!(idx.lookup("main"), Some(Hit::Name(sha('a'))));
+        assert_eq!(idx.lookup(&"a".repeat(40)), Some(Hit::Commit(sha('a'))));
+        assert_eq!(idx.lookup("ccccccc"), Some(Hit::Commit(sha('c'))));
     }
 }

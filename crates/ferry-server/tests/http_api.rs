@@ -24,9 +24,7 @@ both_backends! {
     deployment_defaults_and_echoes => deployment_defaults_and_echoes_sqlite, deployment_defaults_and_echoes_postgres;
     refs_resolve => refs_resolve_sqlite, refs_resolve_postgres;
     commits_pushed_after_registration_resolve => commits_pushed_after_registration_resolve_sqlite, commits_pushed_after_registration_resolve_postgres;
-    #[ignore = "server bug: a miss right after the mirror is opened does not fetch"]
     commit_pushed_before_first_use_resolves => commit_pushed_before_first_use_resolves_sqlite, commit_pushed_before_first_use_resolves_postgres;
-    #[ignore = "server bug: a branch that moved after registration resolves to its old head"]
     moved_branch_resolves_to_its_new_head => moved_branch_resolves_to_its_new_head_sqlite, moved_branch_resolves_to_its_new_head_postgres;
     required_contexts => required_contexts_sqlite, required_contexts_postgres;
     status_lifecycle => status_lifecycle_sqlite, status_lifecycle_postgres;
