@@ -1,12 +1,13 @@
 //! The route table: every URL ferry serves, in one place.
 
-use crate::error::GhError;
+use crate::error::{ApiError, GhError};
 use crate::routes::github::{commit_statuses, deployments, environments, repos, statuses};
 use crate::routes::native;
 use crate::routes::ops;
 use crate::state::AppState;
 use crate::telemetry;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
@@ -51,6 +52,10 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
             "/repos/{owner}/{repo}/commits/{*rest}",
             get(commit_statuses::by_ref),
         )
+        // Set after the routes: it applies to those already added.
+        .method_not_allowed_fallback(|| async {
+            GhError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+        })
         .route_layer(middleware::from_fn(telemetry::track))
         .fallback(|| async { GhError::not_found() });
 
@@ -70,8 +75,15 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
         )
         .route("/repos/{owner}/{repo}", get(native::repos::get))
         .route("/deployments", get(native::deployments::list))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not served on this path",
+            )
+        })
         .route_layer(middleware::from_fn(telemetry::track))
-        .fallback(|| async { crate::error::ApiError::not_found("route") });
+        .fallback(|| async { ApiError::not_found("route") });
 
     let root = Router::new()
         .route("/healthz", get(ops::healthz))

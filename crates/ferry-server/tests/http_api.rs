@@ -45,7 +45,6 @@ both_backends! {
         nul_characters_never_500_postgres;
     #[ignore = "server bug: a non-UTF-8 path segment gets axum's plain-text 400"]
     undecodable_paths_answer_in_family_format => undecodable_paths_answer_in_family_format_sqlite, undecodable_paths_answer_in_family_format_postgres;
-    #[ignore = "server bug: an unserved method gets an empty 405"]
     unsupported_methods_answer_in_family_format => unsupported_methods_answer_in_family_format_sqlite, unsupported_methods_answer_in_family_format_postgres;
     #[ignore = "server bug: body errors (400, 413) carry the docs root, not the operation's link"]
     extractor_errors_name_the_operation => extractor_errors_name_the_operation_sqlite, extractor_errors_name_the_operation_postgres;
