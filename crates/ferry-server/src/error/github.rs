@@ -6,7 +6,8 @@ use ferry_api_types::github::{ContextState, ContextsError, ErrorBody, FieldError
 use ferry_domain::CommitState;
 use ferry_store::StoreError;
 
-/// Fallback `documentation_url` when no operation is known (extractor failures).
+/// `documentation_url` when no operation is known (unknown paths, unserved methods, failed
+/// authentication).
 pub const DOCS_ROOT: &str = "https://docs.github.com/rest";
 
 #[derive(Debug)]

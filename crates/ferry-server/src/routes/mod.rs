@@ -9,7 +9,23 @@ pub mod github;
 pub mod native;
 pub mod ops;
 
+use ferry_store::model::DeploymentFilter;
 use std::collections::HashMap;
+
+/// Whether a deployment filter surely matches nothing because a text value holds NUL: no
+/// stored text does (bodies refuse it), and PostgreSQL refuses NUL even as a query parameter,
+/// so such a filter is answered as empty without asking the store.
+pub fn matches_nothing(filter: &DeploymentFilter) -> bool {
+    [
+        &filter.sha,
+        &filter.git_ref,
+        &filter.task,
+        &filter.environment,
+    ]
+    .into_iter()
+    .flatten()
+    .any(|v| v.contains('\0'))
+}
 
 /// Parses a query string leniently: a stray `%` stays literal, pairs that do not
 /// decode to UTF-8 are skipped, the last value wins.

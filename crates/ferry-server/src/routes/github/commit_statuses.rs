@@ -3,11 +3,11 @@
 
 use super::{json, load_repo, paged, resolve_ref, with_location, Fields};
 use crate::error::{GhError, GhResult};
-use crate::extract::{GhBody, GhCaller};
+use crate::extract::{GhBody, GhBodyError, GhCaller, GhPath};
 use crate::routes::query_map;
 use crate::state::AppState;
 use crate::wire::github as wire;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use ferry_api_types::github::CombinedStatus;
@@ -24,12 +24,14 @@ const DOC_COMBINED: &str =
 pub async fn create(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, sha)): Path<(String, String, String)>,
-    body: GhBody,
+    path: Result<GhPath<(String, String, String)>, GhError>,
+    body: Result<GhBody, GhBodyError>,
 ) -> GhResult<Response> {
+    let body = body.map_err(|e| e.answer("Status", DOC_CREATE))?;
     let caller = caller
         .require(Scope::Write)
         .map_err(|e| e.doc(DOC_CREATE))?;
+    let GhPath((owner, name, sha)) = path.map_err(|e| e.doc(DOC_CREATE))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_CREATE))?;
@@ -74,19 +76,29 @@ pub async fn create(
 pub async fn by_ref(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, rest)): Path<(String, String, String)>,
+    path: Result<GhPath<(String, String, String)>, GhError>,
     RawQuery(raw): RawQuery,
     OriginalUri(uri): OriginalUri,
 ) -> GhResult<Response> {
-    let (git_ref, combined) = if let Some(r) = rest.strip_suffix("/statuses") {
-        (r, false)
-    } else if let Some(r) = rest.strip_suffix("/status") {
-        (r, true)
+    // The ref's suffix names the operation; when the ref does not decode, the raw path does,
+    // so even that 404 carries the operation's docs link.
+    let suffixed = match &path {
+        Ok(GhPath((_, _, rest))) => rest.as_str(),
+        Err(_) => uri.path(),
+    };
+    let (suffix, combined) = if suffixed.ends_with("/statuses") {
+        ("/statuses", false)
+    } else if suffixed.ends_with("/status") {
+        ("/status", true)
     } else {
         return Err(GhError::not_found());
     };
     let doc = if combined { DOC_COMBINED } else { DOC_LIST };
     caller.require(Scope::Read).map_err(|e| e.doc(doc))?;
+    let GhPath((owner, name, rest)) = path.map_err(|e| e.doc(doc))?;
+    let git_ref = rest
+        .strip_suffix(suffix)
+        .ok_or_else(|| GhError::not_found().doc(doc))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(doc))?;

@@ -2,11 +2,11 @@
 
 use super::{json, load_repo, paged, resolve_ref, Fields};
 use crate::error::{GhError, GhResult};
-use crate::extract::{GhBody, GhCaller};
-use crate::routes::query_map;
+use crate::extract::{GhBody, GhBodyError, GhCaller, GhPath};
+use crate::routes::{matches_nothing, query_map};
 use crate::state::AppState;
 use crate::wire::github as wire;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ferry_domain::deployment::RequiredContexts;
@@ -25,11 +25,12 @@ const DOC_DELETE: &str = "https://docs.github.com/rest/deployments/deployments#d
 pub async fn list(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name)): Path<(String, String)>,
+    path: Result<GhPath<(String, String)>, GhError>,
     RawQuery(raw): RawQuery,
     OriginalUri(uri): OriginalUri,
 ) -> GhResult<Response> {
     caller.require(Scope::Read).map_err(|e| e.doc(DOC_LIST))?;
+    let GhPath((owner, name)) = path.map_err(|e| e.doc(DOC_LIST))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_LIST))?;
@@ -47,7 +48,11 @@ pub async fn list(
         environment: q.get("environment").cloned(),
         ..Default::default()
     };
-    let (items, total) = state.store.list_deployments(&filter, page).await?;
+    let (items, total) = if matches_nothing(&filter) {
+        (Vec::new(), 0)
+    } else {
+        state.store.list_deployments(&filter, page).await?
+    };
     let body: Vec<_> = items
         .iter()
         .map(|d| wire::deployment(&state.urls, &repo.slug, d))
@@ -66,12 +71,14 @@ struct RawPayload<'a> {
 pub async fn create(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name)): Path<(String, String)>,
-    body: GhBody,
+    path: Result<GhPath<(String, String)>, GhError>,
+    body: Result<GhBody, GhBodyError>,
 ) -> GhResult<Response> {
+    let body = body.map_err(|e| e.answer("Deployment", DOC_CREATE))?;
     let caller = caller
         .require(Scope::Write)
         .map_err(|e| e.doc(DOC_CREATE))?;
+    let GhPath((owner, name)) = path.map_err(|e| e.doc(DOC_CREATE))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_CREATE))?;
@@ -159,9 +166,10 @@ pub fn parse_id(raw: &str) -> Option<DeploymentId> {
 pub async fn get(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, id)): Path<(String, String, String)>,
+    path: Result<GhPath<(String, String, String)>, GhError>,
 ) -> GhResult<Response> {
     caller.require(Scope::Read).map_err(|e| e.doc(DOC_GET))?;
+    let GhPath((owner, name, id)) = path.map_err(|e| e.doc(DOC_GET))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_GET))?;
@@ -180,11 +188,12 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, id)): Path<(String, String, String)>,
+    path: Result<GhPath<(String, String, String)>, GhError>,
 ) -> GhResult<Response> {
     caller
         .require(Scope::Write)
         .map_err(|e| e.doc(DOC_DELETE))?;
+    let GhPath((owner, name, id)) = path.map_err(|e| e.doc(DOC_DELETE))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_DELETE))?;

@@ -2,11 +2,11 @@
 
 use super::{json, load_repo, Fields};
 use crate::error::{GhError, GhResult};
-use crate::extract::{GhBody, GhCaller};
+use crate::extract::{GhBody, GhBodyError, GhCaller, GhPath};
 use crate::routes::query_map;
 use crate::state::AppState;
 use crate::wire::github as wire;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ferry_api_types::github::EnvironmentList;
@@ -27,10 +27,11 @@ pub const MAX_REVIEWERS: usize = 6;
 pub async fn list(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name)): Path<(String, String)>,
+    path: Result<GhPath<(String, String)>, GhError>,
     RawQuery(raw): RawQuery,
 ) -> GhResult<Response> {
     caller.require(Scope::Read).map_err(|e| e.doc(DOC_LIST))?;
+    let GhPath((owner, name)) = path.map_err(|e| e.doc(DOC_LIST))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_LIST))?;
@@ -55,9 +56,10 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, env)): Path<(String, String, String)>,
+    path: Result<GhPath<(String, String, String)>, GhError>,
 ) -> GhResult<Response> {
     caller.require(Scope::Read).map_err(|e| e.doc(DOC_GET))?;
+    let GhPath((owner, name, env)) = path.map_err(|e| e.doc(DOC_GET))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_GET))?;
@@ -145,10 +147,12 @@ fn settings(f: &Fields<'_>) -> GhResult<EnvironmentSettings> {
 pub async fn put(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, env)): Path<(String, String, String)>,
-    body: GhBody,
+    path: Result<GhPath<(String, String, String)>, GhError>,
+    body: Result<GhBody, GhBodyError>,
 ) -> GhResult<Response> {
+    let body = body.map_err(|e| e.answer("Environment", DOC_PUT))?;
     caller.require(Scope::Write).map_err(|e| e.doc(DOC_PUT))?;
+    let GhPath((owner, name, env)) = path.map_err(|e| e.doc(DOC_PUT))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_PUT))?;
@@ -172,11 +176,12 @@ pub async fn put(
 pub async fn delete(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, env)): Path<(String, String, String)>,
+    path: Result<GhPath<(String, String, String)>, GhError>,
 ) -> GhResult<Response> {
     caller
         .require(Scope::Write)
         .map_err(|e| e.doc(DOC_DELETE))?;
+    let GhPath((owner, name, env)) = path.map_err(|e| e.doc(DOC_DELETE))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_DELETE))?;

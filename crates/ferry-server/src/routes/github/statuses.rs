@@ -3,11 +3,11 @@
 use super::deployments::parse_id;
 use super::{json, load_repo, paged, with_location, Fields};
 use crate::error::{GhError, GhResult};
-use crate::extract::{GhBody, GhCaller};
+use crate::extract::{GhBody, GhBodyError, GhCaller, GhPath};
 use crate::routes::query_map;
 use crate::state::AppState;
 use crate::wire::github as wire;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use ferry_domain::deployment::status_urls;
@@ -25,11 +25,12 @@ pub const MAX_DESCRIPTION_CHARS: usize = 140;
 pub async fn list(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, id)): Path<(String, String, String)>,
+    path: Result<GhPath<(String, String, String)>, GhError>,
     RawQuery(raw): RawQuery,
     OriginalUri(uri): OriginalUri,
 ) -> GhResult<Response> {
     caller.require(Scope::Read).map_err(|e| e.doc(DOC_LIST))?;
+    let GhPath((owner, name, id)) = path.map_err(|e| e.doc(DOC_LIST))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_LIST))?;
@@ -54,12 +55,14 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, id)): Path<(String, String, String)>,
-    body: GhBody,
+    path: Result<GhPath<(String, String, String)>, GhError>,
+    body: Result<GhBody, GhBodyError>,
 ) -> GhResult<Response> {
+    let body = body.map_err(|e| e.answer("DeploymentStatus", DOC_CREATE))?;
     let caller = caller
         .require(Scope::Write)
         .map_err(|e| e.doc(DOC_CREATE))?;
+    let GhPath((owner, name, id)) = path.map_err(|e| e.doc(DOC_CREATE))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_CREATE))?;
@@ -111,9 +114,10 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     caller: GhCaller,
-    Path((owner, name, id, status_id)): Path<(String, String, String, String)>,
+    path: Result<GhPath<(String, String, String, String)>, GhError>,
 ) -> GhResult<Response> {
     caller.require(Scope::Read).map_err(|e| e.doc(DOC_GET))?;
+    let GhPath((owner, name, id, status_id)) = path.map_err(|e| e.doc(DOC_GET))?;
     let repo = load_repo(&state, &owner, &name)
         .await
         .map_err(|e| e.doc(DOC_GET))?;

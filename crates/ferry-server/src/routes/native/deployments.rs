@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiCaller;
-use crate::routes::query_map;
+use crate::routes::{matches_nothing, query_map};
 use crate::state::AppState;
 use crate::wire::native as wire;
 use axum::extract::{OriginalUri, RawQuery, State};
@@ -92,7 +92,11 @@ pub async fn list(
             .ok_or_else(|| ApiError::invalid(format!("unknown repo {name:?}")))?;
         filter.repo_id = Some(id);
     }
-    let (items, total) = state.store.list_deployments(&filter, page).await?;
+    let (items, total) = if matches_nothing(&filter) {
+        (Vec::new(), 0)
+    } else {
+        state.store.list_deployments(&filter, page).await?
+    };
     let body: Vec<DeploymentInfo> = items
         .iter()
         .filter_map(|d| {

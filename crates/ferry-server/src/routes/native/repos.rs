@@ -2,10 +2,10 @@
 //! mirror first, so a repository that exists can always resolve refs.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiCaller, ApiJson};
+use crate::extract::{ApiCaller, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::wire::native as wire;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ferry_api_types::native::{CreateRepo, ErrorBody, RepoInfo};
@@ -92,7 +92,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path((owner, name)): Path<(String, String)>,
+    ApiPath((owner, name)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<RepoInfo>> {
     caller.require(Scope::Read)?;
     let slug = RepoSlug::new(&owner, &name).map_err(|_| ApiError::not_found("repository"))?;

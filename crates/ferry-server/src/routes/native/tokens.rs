@@ -2,10 +2,10 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::auth::{generate_token, hash_token};
-use crate::extract::{ApiCaller, ApiJson};
+use crate::extract::{ApiCaller, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::wire::native as wire;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ferry_api_types::native::{CreateToken, CreatedToken, ErrorBody, TokenInfo};
@@ -77,7 +77,7 @@ pub async fn list(
 pub async fn delete(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     caller.require(Scope::Admin)?;
     let id = id
