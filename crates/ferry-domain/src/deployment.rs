@@ -74,14 +74,24 @@ impl CommitState {
 pub enum DeploymentSource {
     /// Created through `/api/v3` (or the CLI, which uses it).
     Api,
+    /// Ingested through the OpsLevel-compatible endpoint.
+    OpsLevel,
+    /// Ingested through the DevLake-compatible endpoints.
+    DevLake,
 }
 
 impl DeploymentSource {
-    pub const ALL: [DeploymentSource; 1] = [DeploymentSource::Api];
+    pub const ALL: [DeploymentSource; 3] = [
+        DeploymentSource::Api,
+        DeploymentSource::OpsLevel,
+        DeploymentSource::DevLake,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DeploymentSource::Api => "api",
+            DeploymentSource::OpsLevel => "opslevel",
+            DeploymentSource::DevLake => "devlake",
         }
     }
 }

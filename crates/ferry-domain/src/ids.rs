@@ -38,4 +38,15 @@ id_type!(
     EnvironmentId,
     /// A commit status.
     CommitStatusId,
+    /// An ingestion integration (OpsLevel endpoint or DevLake connection; the DevLake
+    /// connection id is this id).
+    IntegrationId,
+    /// A service of the catalog.
+    ServiceId,
+    /// A suggestion for an alias no service has.
+    SuggestionId,
+    /// A deployment ingested from a pipeline (numbered apart from API deployments).
+    IngestedDeploymentId,
+    /// An issue or incident ingested from a tracker.
+    IssueId,
 );

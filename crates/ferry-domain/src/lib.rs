@@ -6,6 +6,8 @@
 //! - [`deployment`]: deployment and commit status states and the rules of GitHub's
 //!   Deployments model (auto-inactivation, delete rule, environment inheritance, combined state).
 //! - [`token`]: API token scopes and what each one allows.
+//! - [`ingest`]: deploy and incident ingestion: integration kinds, DevLake auth modes, deploy
+//!   results, issue states, service aliases, the lenient time formats of real senders.
 //! - [`page`]: GitHub-style pagination parameters.
 //! - [`error`]: [`DomainError`], returned when a value or a transition is refused.
 //!
@@ -15,13 +17,17 @@
 pub mod deployment;
 pub mod error;
 pub mod ids;
+pub mod ingest;
 pub mod page;
 pub mod token;
 pub mod values;
 
 pub use deployment::{CommitState, DeploymentSource, StatusState};
 pub use error::DomainError;
-pub use ids::{CommitStatusId, DeploymentId, EnvironmentId, RepoId, StatusId, TokenId};
+pub use ids::{
+    CommitStatusId, DeploymentId, EnvironmentId, IngestedDeploymentId, IntegrationId, IssueId,
+    RepoId, ServiceId, StatusId, SuggestionId, TokenId,
+};
 pub use page::Page;
 pub use token::Scope;
 pub use values::{EnvName, RepoSlug, Sha, Timestamp};

@@ -1,7 +1,8 @@
 //! ferry's persistence.
 //!
 //! Map:
-//! - [`traits`]: the narrow store traits (`TokenStore`, `RepoStore`, `DeploymentStore`, …) and
+//! - [`traits`]: the narrow store traits (`TokenStore`, `RepoStore`, `DeploymentStore`,
+//!   `IngestStore`, …) and
 //!   [`Store`], their union. The server only sees these.
 //! - [`model`]: records returned and inputs taken, in domain types.
 //! - [`error`]: [`StoreError`], the only error callers see.
@@ -21,5 +22,5 @@ pub mod traits;
 pub use error::{StoreError, StoreResult};
 pub use sql::{connect, migrate, SqlStore};
 pub use traits::{
-    CommitStatusStore, DeploymentStore, EnvironmentStore, RepoStore, Store, TokenStore,
+    CommitStatusStore, DeploymentStore, EnvironmentStore, IngestStore, RepoStore, Store, TokenStore,
 };

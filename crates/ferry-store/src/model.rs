@@ -1,10 +1,11 @@
 //! Records the store returns and the inputs it takes. Plain data in domain types; the SQL row
 //! types that produce them are private to [`crate::sql`].
 
+use ferry_domain::ingest::{DeployResult, DevLakeAuth, IntegrationKind, IssueStatus, ServiceAlias};
 use ferry_domain::{
     deployment::RequiredContexts, CommitState, CommitStatusId, DeploymentId, DeploymentSource,
-    EnvName, EnvironmentId, RepoId, RepoSlug, Scope, Sha, StatusId, StatusState, Timestamp,
-    TokenId,
+    EnvName, EnvironmentId, IngestedDeploymentId, IntegrationId, IssueId, RepoId, RepoSlug, Scope,
+    ServiceId, Sha, StatusId, StatusState, SuggestionId, Timestamp, TokenId,
 };
 
 /// Who did something: the token that made the request, shown as a GitHub user.
@@ -199,3 +200,232 @@ pub struct NewCommitStatus {
 
 /// GitHub caps statuses per sha and context.
 pub const MAX_STATUSES_PER_CONTEXT: i64 = 1000;
+
+// ---- Ingestion (compat/ingest.md): integrations, services, ingested deploys, issues. ----
+
+/// An OpsLevel endpoint or a DevLake connection. Revoked ones are never returned.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    pub id: IntegrationId,
+    pub kind: IntegrationKind,
+    pub name: String,
+    /// DevLake only.
+    pub auth: Option<DevLakeAuth>,
+    /// SHA-256 (hex) of the secret: the OpsLevel uuid (lower-case) or the DevLake key.
+    pub secret_hash: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewIntegration {
+    pub kind: IntegrationKind,
+    pub name: String,
+    pub auth: Option<DevLakeAuth>,
+    pub secret_hash: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub id: ServiceId,
+    pub name: String,
+    pub aliases: Vec<ServiceAlias>,
+    pub repos: Vec<RepoSlug>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A service to create, or the new values of one (`None` keeps the current value).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceInput {
+    pub name: Option<String>,
+    /// Replaces the aliases. The name is always an alias too.
+    pub aliases: Option<Vec<ServiceAlias>>,
+    /// Replaces the linked repositories.
+    pub repos: Option<Vec<RepoId>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    pub id: SuggestionId,
+    pub alias: String,
+    pub integration_id: IntegrationId,
+    pub deploy_count: i64,
+    pub dismissed: bool,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+/// What accepting a suggestion does with its alias.
+#[derive(Debug, Clone)]
+pub enum AcceptInto {
+    /// Adds the alias to this service.
+    Existing(ServiceId),
+    /// Creates a service with this name and the alias.
+    New(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestedCommit {
+    pub repo_url: String,
+    pub sha: String,
+    pub ref_name: Option<String>,
+    pub message: Option<String>,
+    pub name: Option<String>,
+    pub authored_at: Option<Timestamp>,
+    pub author: Option<String>,
+    /// The registered repository `repo_url` names (filled by the store).
+    pub repo: Option<RepoSlug>,
+}
+
+/// How a repeated `external_key` is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnRepeat {
+    /// OpsLevel: the first deploy wins; a repeat creates nothing.
+    KeepFirst,
+    /// DevLake: a repeat overwrites the deploy; commits are upserted by (repo_url, sha) and
+    /// those absent from the repeat are kept.
+    Update,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewIngestedDeployment {
+    pub integration_id: IntegrationId,
+    pub source: DeploymentSource,
+    pub external_key: Option<String>,
+    pub on_repeat: OnRepeat,
+    /// The alias the sender named (OpsLevel). DevLake deploys find their service through
+    /// their commits' repositories.
+    pub service_alias: Option<ServiceAlias>,
+    /// As sent; generated per service when `None` and `generate_number` is set.
+    pub deploy_number: Option<String>,
+    pub generate_number: bool,
+    pub environment: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub result: DeployResult,
+    pub deployer_name: Option<String>,
+    pub deployer_email: Option<String>,
+    pub deployer_id: Option<String>,
+    pub deploy_url: Option<String>,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub commits: Vec<IngestedCommit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IngestedDeployment {
+    pub id: IngestedDeploymentId,
+    pub integration_id: IntegrationId,
+    pub source: DeploymentSource,
+    pub external_key: Option<String>,
+    pub service_id: Option<ServiceId>,
+    pub service_name: Option<String>,
+    pub service_alias: Option<String>,
+    pub deploy_number: Option<String>,
+    pub environment: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub result: DeployResult,
+    pub deployer_name: Option<String>,
+    pub deployer_email: Option<String>,
+    pub deployer_id: Option<String>,
+    pub deploy_url: Option<String>,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub commits: Vec<IngestedCommit>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What an ingestion post did.
+#[derive(Debug, Clone)]
+pub enum Ingested {
+    /// A new deploy; `service_matched` is false when its alias matched no service (a
+    /// suggestion was recorded).
+    Created {
+        deployment: IngestedDeployment,
+        service_matched: bool,
+    },
+    /// An existing deploy was overwritten (`OnRepeat::Update`).
+    Updated { deployment: IngestedDeployment },
+    /// The key was seen before (`OnRepeat::KeepFirst`): nothing was written.
+    Duplicate,
+}
+
+/// A deployment of any source.
+#[derive(Debug, Clone)]
+pub enum AnyDeployment {
+    Api(Deployment),
+    Ingested(IngestedDeployment),
+}
+
+/// Filters of the all-sources listing; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct AllDeploymentsFilter {
+    pub repo_id: Option<RepoId>,
+    /// API deploys of the service's repositories, ingested deploys of the service.
+    pub service_id: Option<ServiceId>,
+    /// Exact for API deploys; case-insensitive for ingested ones (`Production` = `production`).
+    pub environment: Option<String>,
+    pub source: Option<DeploymentSource>,
+    /// At or after (API: creation; ingested: when the deploy finished).
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewIssue {
+    pub integration_id: IntegrationId,
+    pub issue_key: String,
+    pub title: String,
+    pub status: IssueStatus,
+    pub original_status: String,
+    pub issue_type: Option<String>,
+    pub incident: bool,
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<String>,
+    pub severity: Option<String>,
+    /// Matched to a service alias.
+    pub component: Option<String>,
+    pub created_date: Timestamp,
+    pub updated_date: Option<Timestamp>,
+    pub resolution_date: Option<Timestamp>,
+    pub lead_time_minutes: Option<i64>,
+    /// The other fields as a JSON object text.
+    pub fields: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub id: IssueId,
+    pub integration_id: IntegrationId,
+    pub issue_key: String,
+    pub title: String,
+    pub status: IssueStatus,
+    pub original_status: String,
+    pub issue_type: Option<String>,
+    pub incident: bool,
+    pub service_id: Option<ServiceId>,
+    pub service_name: Option<String>,
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<String>,
+    pub severity: Option<String>,
+    pub component: Option<String>,
+    pub created_date: Timestamp,
+    pub updated_date: Option<Timestamp>,
+    pub resolution_date: Option<Timestamp>,
+    pub lead_time_minutes: Option<i64>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub service_id: Option<ServiceId>,
+    pub status: Option<IssueStatus>,
+    /// Created (in the tracker) at or after / before.
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}

@@ -4,7 +4,10 @@
 use crate::model::*;
 use crate::StoreResult;
 use async_trait::async_trait;
-use ferry_domain::{DeploymentId, EnvName, Page, RepoId, RepoSlug, Sha, StatusId, TokenId};
+use ferry_domain::{
+    DeploymentId, EnvName, IntegrationId, Page, RepoId, RepoSlug, ServiceId, Sha, StatusId,
+    SuggestionId, TokenId,
+};
 
 #[async_trait]
 pub trait TokenStore: Send + Sync {
@@ -91,10 +94,68 @@ pub trait CommitStatusStore: Send + Sync {
     ) -> StoreResult<Vec<CommitStatus>>;
 }
 
+/// Ingestion (compat/ingest.md): integrations, the service catalog, ingested deploys and
+/// issues. Every write is one transaction: a refused post leaves nothing behind.
+#[async_trait]
+pub trait IngestStore: Send + Sync {
+    async fn create_integration(&self, new: NewIntegration) -> StoreResult<Integration>;
+    /// Integrations not revoked, by id.
+    async fn list_integrations(&self) -> StoreResult<Vec<Integration>>;
+    async fn integration(&self, id: IntegrationId) -> StoreResult<Option<Integration>>;
+    async fn integration_by_secret(&self, secret_hash: &str) -> StoreResult<Option<Integration>>;
+    /// DevLake connections by name (case-insensitive), oldest first.
+    async fn integrations_by_name(&self, name: &str) -> StoreResult<Vec<Integration>>;
+    /// Revokes: the integration stops accepting posts; its deploys stay. `NotFound` if unknown
+    /// or already revoked.
+    async fn revoke_integration(&self, id: IntegrationId) -> StoreResult<()>;
+
+    /// `Conflict` when the name or an alias is taken. `input.name` is required.
+    async fn create_service(&self, input: ServiceInput) -> StoreResult<Service>;
+    async fn list_services(&self) -> StoreResult<Vec<Service>>;
+    /// By name or alias, case-insensitively.
+    async fn service_by_name(&self, name: &str) -> StoreResult<Option<Service>>;
+    async fn update_service(&self, id: ServiceId, input: ServiceInput) -> StoreResult<Service>;
+    /// Its deploys and incidents stay, without a service.
+    async fn delete_service(&self, id: ServiceId) -> StoreResult<()>;
+
+    /// Open (not dismissed) suggestions, most deploys first.
+    async fn list_suggestions(&self) -> StoreResult<Vec<Suggestion>>;
+    /// Adds the alias to a service (creating it if asked), re-links the deploys recorded under
+    /// the alias, and removes the suggestion.
+    async fn accept_suggestion(&self, id: SuggestionId, into: AcceptInto) -> StoreResult<Service>;
+    async fn dismiss_suggestion(&self, id: SuggestionId) -> StoreResult<()>;
+
+    /// Records one deploy: matches its service, allocates its deploy number, records a
+    /// suggestion for an unknown alias, all in one transaction.
+    async fn ingest_deployment(&self, new: NewIngestedDeployment) -> StoreResult<Ingested>;
+    /// API and ingested deploys, newest first, with the total.
+    async fn list_all_deployments(
+        &self,
+        filter: &AllDeploymentsFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<AnyDeployment>, u64)>;
+
+    /// Creates or replaces the issue `(integration, issue_key)`.
+    async fn upsert_issue(&self, new: NewIssue) -> StoreResult<Issue>;
+    /// Sets `DONE`, and the resolution date to `now` if unset. `NotFound` if unknown.
+    async fn close_issue(
+        &self,
+        integration: IntegrationId,
+        issue_key: &str,
+        now: ferry_domain::Timestamp,
+    ) -> StoreResult<Issue>;
+    /// Incidents (issues of type `INCIDENT`), newest first.
+    async fn list_incidents(
+        &self,
+        filter: &IncidentFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<Issue>, u64)>;
+}
+
 /// The whole store: every aggregate plus health.
 #[async_trait]
 pub trait Store:
-    TokenStore + RepoStore + DeploymentStore + EnvironmentStore + CommitStatusStore
+    TokenStore + RepoStore + DeploymentStore + EnvironmentStore + CommitStatusStore + IngestStore
 {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
