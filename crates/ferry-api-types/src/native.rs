@@ -90,8 +90,169 @@ pub struct DeploymentInfo {
     pub creator: String,
     pub created_at: String,
     pub updated_at: String,
-    /// The GitHub-compatible URL of the deployment.
+    /// The GitHub-compatible URL of the deployment; for an ingested deploy its `deploy_url`
+    /// (or `""`).
     pub url: String,
+    /// The service the deploy belongs to (ingested: matched by alias or repository; API: the
+    /// first service linked to the repository), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Ingested deploys only: the integration that received it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<i64>,
+    /// Ingested deploys only: the alias the sender named (OpsLevel `service`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_alias: Option<String>,
+    /// Ingested deploys only: as sent, or generated per service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_number: Option<String>,
+    /// Ingested deploys only: `SUCCESS`, `FAILURE`, `ABORT` or `MANUAL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// Ingested deploys only: the sender's dedup id or DevLake identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Ingested deploys only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployer: Option<DeployerInfo>,
+    /// Ingested deploys only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Ingested deploys only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Ingested deploys only: every commit (DevLake `deploymentCommits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commits: Option<Vec<CommitInfo>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeployerInfo {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommitInfo {
+    pub repo_url: String,
+    pub sha: String,
+    /// The registered repository `repo_url` names, if any.
+    pub repository: Option<String>,
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+    pub message: Option<String>,
+}
+
+/// `POST /api/v1/integrations`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateIntegration {
+    /// `opslevel` or `devlake`.
+    pub kind: String,
+    pub name: String,
+    /// DevLake only: `bearer` (default), `basic` or `none`.
+    #[serde(default)]
+    pub auth: Option<String>,
+}
+
+/// An integration as listed: never its secret.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IntegrationInfo {
+    /// For DevLake, the connection id of its URLs.
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// DevLake: the connection's base URL. OpsLevel: absent (the URL holds the secret and is
+    /// shown once, at creation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub created_at: String,
+}
+
+/// The answer to an integration creation: the URL (OpsLevel) or key (DevLake) appears here
+/// once and never again.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedIntegration {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// OpsLevel: `…/integrations/deploy/<uuid>`; DevLake: `…/api/rest/plugins/webhook/<id>`.
+    pub url: String,
+    /// DevLake `bearer`/`basic`: the key (Bearer token, or Basic password). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub created_at: String,
+}
+
+/// `POST /api/v1/services`; `PATCH /api/v1/services/{name}` (absent fields are kept).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ServiceBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Aliases matched (case-insensitively) against ingested `service` values. The name is
+    /// always an alias too.
+    #[serde(default)]
+    pub aliases: Option<Vec<String>>,
+    /// `owner/name` of registered repositories.
+    #[serde(default)]
+    pub repos: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceInfo {
+    pub id: i64,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub repos: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// An alias deploys arrived with that no service has.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SuggestionInfo {
+    pub id: i64,
+    pub alias: String,
+    pub integration_id: i64,
+    pub deploy_count: i64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// `POST /api/v1/services/suggestions/{id}/accept`: `service` names an existing service to
+/// extend; otherwise a service called `name` (default: the alias) is created.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct AcceptSuggestion {
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// An incident (a DevLake issue of type `INCIDENT`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IncidentInfo {
+    pub id: i64,
+    pub integration_id: i64,
+    pub key: String,
+    pub title: String,
+    /// `TODO`, `IN_PROGRESS` or `DONE`.
+    pub status: String,
+    pub original_status: String,
+    pub service: Option<String>,
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<String>,
+    pub severity: Option<String>,
+    pub component: Option<String>,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub lead_time_minutes: Option<i64>,
 }
 
 /// `GET /api/v1/healthz`-style readiness answer.

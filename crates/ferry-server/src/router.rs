@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, GhError};
 use crate::routes::github::{commit_statuses, deployments, environments, repos, statuses};
+use crate::routes::ingest;
 use crate::routes::native;
 use crate::routes::ops;
 use crate::state::AppState;
@@ -75,6 +76,34 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
         )
         .route("/repos/{owner}/{repo}", get(native::repos::get))
         .route("/deployments", get(native::deployments::list))
+        .route(
+            "/integrations",
+            post(native::integrations::create).get(native::integrations::list),
+        )
+        .route(
+            "/integrations/{id}",
+            axum::routing::delete(native::integrations::delete),
+        )
+        .route(
+            "/services",
+            post(native::services::create).get(native::services::list),
+        )
+        .route("/services/suggestions", get(native::services::suggestions))
+        .route(
+            "/services/suggestions/{id}/accept",
+            post(native::services::accept),
+        )
+        .route(
+            "/services/suggestions/{id}/dismiss",
+            post(native::services::dismiss),
+        )
+        .route(
+            "/services/{name}",
+            get(native::services::get)
+                .patch(native::services::update)
+                .delete(native::services::delete),
+        )
+        .route("/incidents", get(native::incidents::list))
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -85,6 +114,27 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
         .route_layer(middleware::from_fn(telemetry::track))
         .fallback(|| async { ApiError::not_found("route") });
 
+    // Deploy and incident ingestion (compat/ingest.md), each family with its own errors.
+    // DevLake answers under four prefixes; the rest of the path is read by the handler.
+    let mut ingest = Router::new()
+        .route(
+            "/integrations/deploy/{uuid}",
+            post(ingest::opslevel::deploy),
+        )
+        .route(
+            "/integrations/deploy/{uuid}/",
+            post(ingest::opslevel::deploy),
+        );
+    for prefix in [
+        "/api/rest/plugins/webhook",
+        "/api/plugins/webhook",
+        "/rest/plugins/webhook",
+        "/plugins/webhook",
+    ] {
+        ingest = ingest.route(&format!("{prefix}/{{*rest}}"), post(ingest::devlake::route));
+    }
+    let ingest = ingest.route_layer(middleware::from_fn(telemetry::track));
+
     let root = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -92,7 +142,8 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
         .route("/api/openapi.json", get(ops::openapi))
         .route_layer(middleware::from_fn(telemetry::track));
 
-    root.nest("/api/v3", v3)
+    root.merge(ingest)
+        .nest("/api/v3", v3)
         .nest("/api/v1", v1)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))

@@ -26,6 +26,16 @@ impl Urls {
         format!("{}/repos/{}/{}", self.api, slug.owner(), slug.name())
     }
 
+    /// The OpsLevel-compatible deploy URL of an endpoint; `uuid` is its secret.
+    pub fn opslevel_deploy(&self, uuid: &str) -> String {
+        format!("{}/integrations/deploy/{uuid}", self.external)
+    }
+
+    /// The base URL of a DevLake-compatible connection (`…/deployments`, `…/issues` follow).
+    pub fn devlake_connection(&self, id: i64) -> String {
+        format!("{}/api/rest/plugins/webhook/{id}", self.external)
+    }
+
     /// `{external}/{owner}/{name}`: the repository's page.
     pub fn repo_html(&self, slug: &RepoSlug) -> String {
         format!("{}/{}/{}", self.external, slug.owner(), slug.name())

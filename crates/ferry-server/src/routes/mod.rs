@@ -1,11 +1,13 @@
 //! Handlers, one file per resource, grouped by API family:
 //! - [`github`]: `/api/v3`, GitHub-compatible (compat/github.md).
 //! - [`native`]: `/api/v1`, ferry's own API.
+//! - [`ingest`]: deploy and incident ingestion, OpsLevel- and DevLake-compatible.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`.
 //!
 //! The route table itself is `crate::router`.
 
 pub mod github;
+pub mod ingest;
 pub mod native;
 pub mod ops;
 

@@ -1,8 +1,9 @@
-//! `GET /api/v1/deployments`: every deployment, whatever its source, newest first.
+//! `GET /api/v1/deployments`: every deployment, whatever its source (API-created or ingested
+//! from OpsLevel- and DevLake-compatible webhooks), newest first.
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiCaller;
-use crate::routes::{matches_nothing, query_map};
+use crate::routes::query_map;
 use crate::state::AppState;
 use crate::wire::native as wire;
 use axum::extract::{OriginalUri, RawQuery, State};
@@ -10,12 +11,12 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferry_api_types::native::{DeploymentInfo, ErrorBody};
-use ferry_domain::{DeploymentSource, Page, RepoSlug, Scope, Timestamp};
-use ferry_store::model::DeploymentFilter;
+use ferry_domain::{DeploymentSource, Page, RepoId, RepoSlug, Scope, Timestamp};
+use ferry_store::model::{AllDeploymentsFilter, AnyDeployment};
 use std::collections::HashMap;
 
 /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time.
-fn parse_time(param: &str, value: &str) -> ApiResult<Timestamp> {
+pub fn parse_time(param: &str, value: &str) -> ApiResult<Timestamp> {
     let attempt = if value.len() == 10 {
         Timestamp::parse_rfc3339(&format!("{value}T00:00:00Z"))
     } else {
@@ -31,11 +32,11 @@ fn parse_time(param: &str, value: &str) -> ApiResult<Timestamp> {
 #[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments",
     params(
         ("repo" = Option<String>, Query, description = "owner/name"),
-        ("environment" = Option<String>, Query),
-        ("source" = Option<String>, Query, description = "api"),
-        ("service" = Option<String>, Query, description = "a service name (services arrive with ingestion)"),
-        ("from" = Option<String>, Query, description = "created at or after (YYYY-MM-DD or RFC 3339)"),
-        ("to" = Option<String>, Query, description = "created before (YYYY-MM-DD or RFC 3339)"),
+        ("environment" = Option<String>, Query, description = "exact for API deployments, case-insensitive for ingested ones"),
+        ("source" = Option<String>, Query, description = "api, opslevel or devlake"),
+        ("service" = Option<String>, Query, description = "a service name or alias: its ingested deploys and the API deployments of its repositories"),
+        ("from" = Option<String>, Query, description = "at or after (YYYY-MM-DD or RFC 3339); API: created, ingested: finished"),
+        ("to" = Option<String>, Query, description = "before (YYYY-MM-DD or RFC 3339)"),
         ("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query),
     ),
     responses((status = 200, body = [DeploymentInfo]), (status = 400, body = ErrorBody)))]
@@ -51,18 +52,16 @@ pub async fn list(
         q.get("page").map(String::as_str),
         q.get("per_page").map(String::as_str),
     );
-    let mut filter = DeploymentFilter {
+    let mut filter = AllDeploymentsFilter {
         environment: q.get("environment").cloned(),
         ..Default::default()
     };
-    if let Some(s) = q.get("service") {
-        return Err(ApiError::invalid(format!("unknown service {s:?}")));
-    }
     if let Some(s) = q.get("source") {
-        filter.source =
-            Some(s.parse::<DeploymentSource>().map_err(|_| {
-                ApiError::invalid(format!("source must be one of: api; got {s:?}"))
-            })?);
+        filter.source = Some(s.parse::<DeploymentSource>().map_err(|_| {
+            ApiError::invalid(format!(
+                "source must be one of: api, opslevel, devlake; got {s:?}"
+            ))
+        })?);
     }
     if let Some(v) = q.get("from") {
         filter.from = Some(parse_time("from", v)?);
@@ -75,7 +74,16 @@ pub async fn list(
             return Err(ApiError::invalid("from must not be after to"));
         }
     }
-    let repos: HashMap<_, RepoSlug> = state
+    let services = state.store.list_services().await?;
+    if let Some(name) = q.get("service") {
+        let key = name.trim().to_lowercase();
+        let service = services
+            .iter()
+            .find(|s| s.name.to_lowercase() == key || s.aliases.iter().any(|a| a.key() == key))
+            .ok_or_else(|| ApiError::invalid(format!("unknown service {name:?}")))?;
+        filter.service_id = Some(service.id);
+    }
+    let repos: HashMap<RepoId, RepoSlug> = state
         .store
         .list_repos()
         .await?
@@ -92,17 +100,30 @@ pub async fn list(
             .ok_or_else(|| ApiError::invalid(format!("unknown repo {name:?}")))?;
         filter.repo_id = Some(id);
     }
-    let (items, total) = if matches_nothing(&filter) {
+    // No stored text holds NUL, and PostgreSQL refuses it even as a parameter.
+    let (items, total) = if filter
+        .environment
+        .as_deref()
+        .is_some_and(|e| e.contains('\0'))
+    {
         (Vec::new(), 0)
     } else {
-        state.store.list_deployments(&filter, page).await?
+        state.store.list_all_deployments(&filter, page).await?
     };
+    // An API deployment's service: the first service (by name) linked to its repository.
+    let service_of_repo: HashMap<String, String> = services
+        .iter()
+        .rev()
+        .flat_map(|s| s.repos.iter().map(move |r| (r.key(), s.name.clone())))
+        .collect();
     let body: Vec<DeploymentInfo> = items
         .iter()
-        .filter_map(|d| {
-            repos
-                .get(&d.repo_id)
-                .map(|slug| wire::deployment(&state.urls, slug, d))
+        .filter_map(|d| match d {
+            AnyDeployment::Api(d) => repos.get(&d.repo_id).map(|slug| DeploymentInfo {
+                service: service_of_repo.get(&slug.key()).cloned(),
+                ..wire::deployment(&state.urls, slug, d)
+            }),
+            AnyDeployment::Ingested(d) => Some(wire::ingested_deployment(d)),
         })
         .collect();
     let mut res = Json(body).into_response();

@@ -2,7 +2,10 @@
 //! `/api/openapi.json` (see [`ApiDoc`]).
 
 pub mod deployments;
+pub mod incidents;
+pub mod integrations;
 pub mod repos;
+pub mod services;
 pub mod tokens;
 
 use ferry_api_types::native as api;
@@ -15,10 +18,17 @@ use utoipa::OpenApi;
         tokens::create, tokens::list, tokens::delete,
         repos::create, repos::list, repos::get,
         deployments::list,
+        integrations::create, integrations::list, integrations::delete,
+        services::create, services::list, services::get, services::update, services::delete,
+        services::suggestions, services::accept, services::dismiss,
+        incidents::list,
     ),
     components(schemas(
         api::ErrorBody, api::ErrorDetail, api::CreateToken, api::TokenInfo, api::CreatedToken,
-        api::CreateRepo, api::RepoInfo, api::DeploymentInfo,
+        api::CreateRepo, api::RepoInfo, api::DeploymentInfo, api::DeployerInfo, api::CommitInfo,
+        api::CreateIntegration, api::IntegrationInfo, api::CreatedIntegration,
+        api::ServiceBody, api::ServiceInfo, api::SuggestionInfo, api::AcceptSuggestion,
+        api::IncidentInfo,
     )),
     modifiers(&TokenAuth),
     security(("token" = []))
