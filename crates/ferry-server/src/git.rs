@@ -36,6 +36,10 @@ pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(200);
 /// answered from the last index instead of each waiting for a failing fetch.
 pub const FAILED_FETCH_BACKOFF: Duration = Duration::from_secs(2);
 
+/// Longest a `git` command may run (a first clone may be large).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+const CLONE_TIMEOUT: Duration = Duration::from_secs(600);
+
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     #[error("git {0} failed: {1}")]
@@ -343,7 +347,16 @@ async fn git(what: &'static str, dir: Option<&Path>, args: &[&str]) -> Result<St
         .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
-    let out = cmd.output().await?;
+    // A remote that hangs must not hold the requests waiting on this fetch forever; the child
+    // is killed when the timed-out future drops it.
+    let limit = if what == "clone" {
+        CLONE_TIMEOUT
+    } else {
+        COMMAND_TIMEOUT
+    };
+    let out = tokio::time::timeout(limit, cmd.output())
+        .await
+        .map_err(|_| GitError::Command(what, format!("timed out after {}s", limit.as_secs())))??;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
         return Err(GitError::Command(what, err));
