@@ -260,3 +260,25 @@ pub struct IncidentInfo {
 pub struct Health {
     pub status: String,
 }
+
+/// The answer to `POST /api/v1/integrations/{id}/import` (one NDJSON batch).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ImportResult {
+    /// Non-blank lines read.
+    pub lines: u64,
+    /// New deploys (or issues) recorded.
+    pub created: u64,
+    /// DevLake deploys (or issues) that existed and were overwritten.
+    pub updated: u64,
+    /// Deploys already recorded (same `dedup_id`, or the same line imported before).
+    pub duplicates: u64,
+    /// Lines refused; nothing of them was written.
+    pub errors: Vec<ImportError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ImportError {
+    /// 1-based, within the request body.
+    pub line: u64,
+    pub message: String,
+}

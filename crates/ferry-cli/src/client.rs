@@ -19,14 +19,14 @@ pub struct Conn {
         default_value = "http://127.0.0.1:8080",
         global = true
     )]
-    server: String,
+    pub(crate) server: String,
     /// API token.
     #[arg(long, env = "FERRY_TOKEN", hide_env_values = true, global = true)]
-    token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 impl Conn {
-    async fn call<T: DeserializeOwned>(
+    pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -37,13 +37,45 @@ impl Conn {
             .as_deref()
             .context("no token: pass --token or set FERRY_TOKEN")?;
         let url = format!("{}{path}", self.server.trim_end_matches('/'));
-        let mut req = reqwest::Client::new()
+        let mut req = self
+            .client()
             .request(method, &url)
             .header("Authorization", format!("token {token}"))
             .header("Accept", "application/json");
         if let Some(b) = body {
             req = req.json(&b);
         }
+        self.answer(req).await
+    }
+
+    /// POSTs `body` as it is, with this content type.
+    pub(crate) async fn post_raw<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<T> {
+        let token = self
+            .token
+            .as_deref()
+            .context("no token: pass --token or set FERRY_TOKEN")?;
+        let url = format!("{}{path}", self.server.trim_end_matches('/'));
+        let req = self
+            .client()
+            .post(&url)
+            .header("Authorization", format!("token {token}"))
+            .header("Accept", "application/json")
+            .header("Content-Type", content_type)
+            .body(body);
+        self.answer(req).await
+    }
+
+    fn client(&self) -> reqwest::Client {
+        static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+        CLIENT.get_or_init(reqwest::Client::new).clone()
+    }
+
+    async fn answer<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> anyhow::Result<T> {
         let res = req
             .send()
             .await
@@ -205,24 +237,43 @@ pub async fn status(a: StatusArgs) -> anyhow::Result<()> {
 pub struct DeploymentsArgs {
     #[command(flatten)]
     conn: Conn,
-    /// owner/name
-    repo: String,
+    /// owner/name; omit for every repository and ingested deploy.
+    repo: Option<String>,
     #[arg(long)]
     env: Option<String>,
+    /// A service name or alias.
+    #[arg(long)]
+    service: Option<String>,
+    /// api, opslevel or devlake.
+    #[arg(long)]
+    source: Option<String>,
+    /// At or after: YYYY-MM-DD or RFC 3339.
+    #[arg(long)]
+    from: Option<String>,
+    /// Before: YYYY-MM-DD or RFC 3339.
+    #[arg(long)]
+    to: Option<String>,
     /// How many, newest first (at most 100).
     #[arg(long, default_value_t = 20)]
     limit: u32,
 }
 
 pub async fn deployments(a: DeploymentsArgs) -> anyhow::Result<()> {
-    split_repo(&a.repo)?;
-    let mut path = format!(
-        "/api/v1/deployments?repo={}&per_page={}",
-        urlencode(&a.repo),
-        a.limit.clamp(1, 100)
-    );
-    if let Some(e) = &a.env {
-        path.push_str(&format!("&environment={}", urlencode(e)));
+    let mut path = format!("/api/v1/deployments?per_page={}", a.limit.clamp(1, 100));
+    if let Some(repo) = &a.repo {
+        split_repo(repo)?;
+        path.push_str(&format!("&repo={}", urlencode(repo)));
+    }
+    for (key, value) in [
+        ("environment", &a.env),
+        ("service", &a.service),
+        ("source", &a.source),
+        ("from", &a.from),
+        ("to", &a.to),
+    ] {
+        if let Some(v) = value {
+            path.push_str(&format!("&{key}={}", urlencode(v)));
+        }
     }
     let items: Vec<DeploymentInfo> = a.conn.call(Method::GET, &path, None).await?;
     if items.is_empty() {
@@ -231,7 +282,9 @@ pub async fn deployments(a: DeploymentsArgs) -> anyhow::Result<()> {
     }
     let mut table = Table::new();
     table.load_preset(UTF8_BORDERS_ONLY).set_header(vec![
+        "SOURCE",
         "ID",
+        "SERVICE",
         "ENVIRONMENT",
         "REF",
         "SHA",
@@ -242,7 +295,9 @@ pub async fn deployments(a: DeploymentsArgs) -> anyhow::Result<()> {
     ]);
     for d in &items {
         table.add_row(vec![
+            d.source.clone(),
             d.id.to_string(),
+            d.service.clone().unwrap_or_else(|| "-".into()),
             d.environment.clone(),
             d.git_ref.clone(),
             short(&d.sha).to_owned(),
@@ -256,7 +311,7 @@ pub async fn deployments(a: DeploymentsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

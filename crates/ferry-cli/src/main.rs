@@ -1,11 +1,13 @@
 //! The `ferry` binary.
 //!
 //! - Client commands (`deploy`, `status`, `deployments`, `repo`, `token`) talk to a server over
-//!   HTTP only ([`client`]); they work in a build without the `server` feature.
+//!   HTTP only ([`client`]); so do the ingestion ones (`integration`, `service`, `incidents`,
+//!   `import`, [`ingest`]). They work in a build without the `server` feature.
 //! - `serve`, `migrate` and `admin` need the database and exist with the `server` feature
 //!   (on by default) ([`server`]).
 
 mod client;
+mod ingest;
 #[cfg(feature = "server")]
 mod server;
 
@@ -38,12 +40,20 @@ enum Command {
     Deploy(client::DeployArgs),
     /// Add a status to a deployment.
     Status(client::StatusArgs),
-    /// List deployments of a repository.
+    /// List deployments of every source (API, OpsLevel, DevLake), newest first.
     Deployments(client::DeploymentsArgs),
     /// Manage repositories.
     Repo(client::RepoArgs),
     /// Manage API tokens.
     Token(client::TokenArgs),
+    /// Manage ingestion integrations (OpsLevel endpoints, DevLake connections).
+    Integration(ingest::IntegrationArgs),
+    /// Manage the service catalog and its suggestions.
+    Service(ingest::ServiceArgs),
+    /// List incidents.
+    Incidents(ingest::IncidentsArgs),
+    /// Backfill deploys from an NDJSON file of an integration's payloads (idempotent).
+    Import(ingest::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +81,10 @@ fn main() -> ExitCode {
             Command::Deployments(a) => client::deployments(a).await,
             Command::Repo(a) => client::repo(a).await,
             Command::Token(a) => client::token(a).await,
+            Command::Integration(a) => ingest::integration(a).await,
+            Command::Service(a) => ingest::service(a).await,
+            Command::Incidents(a) => ingest::incidents(a).await,
+            Command::Import(a) => ingest::import(a).await,
         }
     });
     match result {

@@ -84,6 +84,7 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
             "/integrations/{id}",
             axum::routing::delete(native::integrations::delete),
         )
+        .route("/integrations/{id}/import", post(native::imports::import))
         .route(
             "/services",
             post(native::services::create).get(native::services::list),

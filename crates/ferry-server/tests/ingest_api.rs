@@ -31,6 +31,7 @@ both_backends! {
     integrations_api => integrations_api_sqlite, integrations_api_postgres;
     services_and_suggestions_api => services_and_suggestions_api_sqlite, services_and_suggestions_api_postgres;
     deployments_across_sources => deployments_across_sources_sqlite, deployments_across_sources_postgres;
+    bulk_import => bulk_import_sqlite, bulk_import_postgres;
 }
 
 /// The OpsLevel doc's request body, exactly as the seed prints it (its e-mail addresses were
@@ -1254,4 +1255,148 @@ async fn deployments_across_sources(srv: &Server) {
         .await
         .expect(200);
     assert_eq!(v3.as_array().map(Vec::len), Some(1));
+}
+
+async fn bulk_import(srv: &Server) {
+    let ops = srv
+        .post(
+            "/api/v1/integrations",
+            &json!({"kind": "opslevel", "name": "backfill"}),
+        )
+        .await
+        .expect(201);
+    srv.post("/api/v1/services", &json!({"name": "shop"}))
+        .await
+        .expect(201);
+    let import = |id: &Value| format!("/api/v1/integrations/{id}/import");
+    let line = |n: u32, dedup: Option<&str>| {
+        let mut v = json!({"service": "shop", "description": format!("deploy {n}"),
+            "deployed_at": format!("2023-01-{:02} 10:00:00", n % 28 + 1)});
+        if let Some(d) = dedup {
+            v["dedup_id"] = json!(d);
+        }
+        v.to_string()
+    };
+    // Lines with and without dedup_id, a blank line, a bad line; the same dedup_id twice.
+    let file = [
+        line(1, Some("a")),
+        line(2, None),
+        String::new(),
+        "{not json".to_owned(),
+        line(3, Some("a")),
+        line(4, None),
+        r#"{"service":"shop"}"#.to_owned(),
+    ]
+    .join("\n");
+    let r = srv
+        .call(
+            Method::POST,
+            &import(&ops["id"]),
+            Auth::Admin,
+            Some(file.clone().into_bytes()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            r["lines"].clone(),
+            r["created"].clone(),
+            r["duplicates"].clone()
+        ),
+        (json!(6), json!(3), json!(1))
+    );
+    let lines: Vec<i64> = r["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["line"].as_i64().expect("line"))
+        .collect();
+    assert_eq!(lines, vec![4, 7]);
+    assert!(r["errors"][1]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Description Error")));
+    // Idempotent: the same file again creates nothing.
+    let again = srv
+        .call(
+            Method::POST,
+            &import(&ops["id"]),
+            Auth::Admin,
+            Some(file.into_bytes()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (again["created"].clone(), again["duplicates"].clone()),
+        (json!(0), json!(4))
+    );
+    let list = all_deployments(srv, "service=shop").await;
+    assert_eq!(list.len(), 3);
+    let numbers: BTreeSet<&str> = list
+        .iter()
+        .map(|d| d["deploy_number"].as_str().expect("n"))
+        .collect();
+    assert_eq!(numbers, BTreeSet::from(["1", "2", "3"]));
+
+    // DevLake: deployments and issues, upserted.
+    let dl = devlake_integration(srv, "none").await;
+    let file = [
+        json!({"pipeline_id": "p1", "repo_url": "r", "commit_sha": "c1", "start_time": "2023-02-01"}).to_string(),
+        json!({"id": "run-2", "startedDate": "2023-02-02", "finishedDate": "2023-02-02",
+               "deploymentCommits": [{"repoUrl": "r", "commitSha": "c2"}]}).to_string(),
+        json!({"issue_key": "INC-1", "title": "down", "status": "TODO", "type": "INCIDENT",
+               "created_date": "2023-02-03"}).to_string(),
+    ]
+    .join("\n");
+    let r = srv
+        .call(
+            Method::POST,
+            &import(&dl["id"]),
+            Auth::Admin,
+            Some(file.clone().into_bytes()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (r["created"].clone(), r["errors"].clone()),
+        (json!(3), json!([]))
+    );
+    let r = srv
+        .call(
+            Method::POST,
+            &import(&dl["id"]),
+            Auth::Admin,
+            Some(file.into_bytes()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r["updated"], 2);
+    assert_eq!(all_deployments(srv, "source=devlake").await.len(), 2);
+    assert_eq!(
+        srv.get("/api/v1/incidents")
+            .await
+            .expect(200)
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // Admin only; unknown integration 404.
+    let write = srv.token("writer", &["write"]).await;
+    let r = srv
+        .call(
+            Method::POST,
+            &import(&dl["id"]),
+            Auth::Token(&write),
+            Some(b"{}".to_vec()),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    srv.call(
+        Method::POST,
+        "/api/v1/integrations/999/import",
+        Auth::Admin,
+        Some(b"{}".to_vec()),
+    )
+    .await
+    .expect(404);
 }

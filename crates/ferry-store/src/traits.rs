@@ -128,6 +128,12 @@ pub trait IngestStore: Send + Sync {
     /// Records one deploy: matches its service, allocates its deploy number, records a
     /// suggestion for an unknown alias, all in one transaction.
     async fn ingest_deployment(&self, new: NewIngestedDeployment) -> StoreResult<Ingested>;
+    /// [`ingest_deployment`](IngestStore::ingest_deployment) for each, in order, in one
+    /// transaction (bulk import): all are recorded or none.
+    async fn ingest_deployments(
+        &self,
+        batch: Vec<NewIngestedDeployment>,
+    ) -> StoreResult<Vec<Ingested>>;
     /// API and ingested deploys, newest first, with the total.
     async fn list_all_deployments(
         &self,

@@ -24,6 +24,7 @@ on_both_backends!(
     concurrent_numbers_of_a_new_service,
     all_sources_listing,
     issues_and_incidents,
+    batch_ingest,
 );
 
 fn alias(s: &str) -> ServiceAlias {
@@ -763,4 +764,45 @@ async fn issues_and_incidents(db: Arc<TestDb>) {
         .await
         .expect("list");
     assert_eq!(list.len(), 1);
+}
+
+async fn batch_ingest(db: Arc<TestDb>) {
+    let ops = opslevel(&db, "h").await;
+    let batch = || {
+        vec![
+            ops_deploy(ops.id, "svc", Some("a")),
+            ops_deploy(ops.id, "svc", Some("a")),
+            ops_deploy(ops.id, "svc", Some("b")),
+        ]
+    };
+    let kinds = |v: Vec<Ingested>| -> Vec<&'static str> {
+        v.into_iter()
+            .map(|i| match i {
+                Ingested::Created { .. } => "created",
+                Ingested::Updated { .. } => "updated",
+                Ingested::Duplicate => "duplicate",
+            })
+            .collect()
+    };
+    let first = db.store.ingest_deployments(batch()).await.expect("batch");
+    assert_eq!(kinds(first), vec!["created", "duplicate", "created"]);
+    let again = db.store.ingest_deployments(batch()).await.expect("batch");
+    assert_eq!(kinds(again), vec!["duplicate", "duplicate", "duplicate"]);
+    let (items, _) = db
+        .store
+        .list_all_deployments(&AllDeploymentsFilter::default(), page(1, 30))
+        .await
+        .expect("list");
+    let numbers: BTreeSet<String> = items
+        .iter()
+        .filter_map(|d| match d {
+            AnyDeployment::Ingested(d) => d.deploy_number.clone(),
+            AnyDeployment::Api(_) => None,
+        })
+        .collect();
+    assert_eq!(numbers, BTreeSet::from(["1".to_owned(), "2".to_owned()]));
+    assert_eq!(
+        db.store.list_suggestions().await.expect("suggestions")[0].deploy_count,
+        2
+    );
 }

@@ -1097,6 +1097,22 @@ impl IngestStore for SqlStore {
         self.write(move |c| Box::pin(ingest(c, new))).await
     }
 
+    async fn ingest_deployments(
+        &self,
+        batch: Vec<NewIngestedDeployment>,
+    ) -> StoreResult<Vec<Ingested>> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let mut out = Vec::with_capacity(batch.len());
+                for new in batch {
+                    out.push(ingest(c, new).await?);
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+
     async fn list_all_deployments(
         &self,
         filter: &AllDeploymentsFilter,

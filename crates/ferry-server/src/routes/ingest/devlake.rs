@@ -200,6 +200,38 @@ pub struct DlDeploy {
     pub commits: Vec<IngestedCommit>,
 }
 
+/// What the store records for a parsed deployment: upserted on its identity.
+pub fn to_new(integration: IntegrationId, d: DlDeploy) -> NewIngestedDeployment {
+    NewIngestedDeployment {
+        integration_id: integration,
+        source: DeploymentSource::DevLake,
+        external_key: Some(d.key),
+        on_repeat: OnRepeat::Update,
+        service_alias: None,
+        deploy_number: None,
+        generate_number: false,
+        environment: d.environment,
+        name: Some(d.name),
+        description: d.description,
+        result: d.result,
+        deployer_name: None,
+        deployer_email: None,
+        deployer_id: None,
+        deploy_url: None,
+        started_at: d.started_at,
+        finished_at: d.finished_at,
+        commits: d.commits,
+    }
+}
+
+/// Whether an NDJSON line of a bulk import is an issue rather than a deployment.
+pub fn is_issue(raw: &[u8]) -> bool {
+    json_object(raw).is_ok_and(|map| {
+        map.keys()
+            .any(|k| k.eq_ignore_ascii_case("issue_key") || k.eq_ignore_ascii_case("issueKey"))
+    })
+}
+
 fn parse_result(f: &Fields, errors: &mut Vec<String>) -> DeployResult {
     match f.text("result") {
         None => DeployResult::Success,
@@ -602,26 +634,7 @@ async fn handle(
     match op {
         Op::Deployments => {
             let d = parse_deployment(&raw, now)?;
-            let new = NewIngestedDeployment {
-                integration_id: integration.id,
-                source: DeploymentSource::DevLake,
-                external_key: Some(d.key),
-                on_repeat: OnRepeat::Update,
-                service_alias: None,
-                deploy_number: None,
-                generate_number: false,
-                environment: d.environment,
-                name: Some(d.name),
-                description: d.description,
-                result: d.result,
-                deployer_name: None,
-                deployer_email: None,
-                deployer_id: None,
-                deploy_url: None,
-                started_at: d.started_at,
-                finished_at: d.finished_at,
-                commits: d.commits,
-            };
+            let new = to_new(integration.id, d);
             state
                 .store
                 .ingest_deployment(new)

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ferry_domain::ingest::{parse_ingest_time, DeployResult, IntegrationKind, ServiceAlias};
-use ferry_domain::{DeploymentSource, Timestamp};
+use ferry_domain::{DeploymentSource, IntegrationId, Timestamp};
 use ferry_store::model::{Ingested, IngestedCommit, NewIngestedDeployment, OnRepeat};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -169,6 +169,33 @@ fn parse_object(body: &Map<String, Value>) -> Result<OpsDeploy, Vec<OpsError>> {
     })
 }
 
+/// What the store records for a parsed deploy: a successful, finished deploy at
+/// `deployed_at` (OpsLevel has no result or duration).
+pub fn to_new(integration: IntegrationId, d: OpsDeploy) -> NewIngestedDeployment {
+    NewIngestedDeployment {
+        integration_id: integration,
+        source: DeploymentSource::OpsLevel,
+        external_key: d.dedup_id,
+        on_repeat: OnRepeat::KeepFirst,
+        service_alias: Some(d.service),
+        deploy_number: d.deploy_number,
+        generate_number: true,
+        environment: d
+            .environment
+            .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned()),
+        name: None,
+        description: Some(d.description),
+        result: DeployResult::Success,
+        deployer_name: d.deployer_name,
+        deployer_email: d.deployer_email,
+        deployer_id: d.deployer_id,
+        deploy_url: d.deploy_url,
+        started_at: d.deployed_at,
+        finished_at: d.deployed_at,
+        commits: d.commit.into_iter().collect(),
+    }
+}
+
 /// A JSON answer with exactly these bytes.
 fn exact(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
@@ -257,28 +284,7 @@ pub async fn deploy(
         Err(errs) => return errors(StatusCode::BAD_REQUEST, errs),
     };
     let alias = d.service.as_str().to_owned();
-    let new = NewIngestedDeployment {
-        integration_id: integration.id,
-        source: DeploymentSource::OpsLevel,
-        external_key: d.dedup_id,
-        on_repeat: OnRepeat::KeepFirst,
-        service_alias: Some(d.service),
-        deploy_number: d.deploy_number,
-        generate_number: true,
-        environment: d
-            .environment
-            .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned()),
-        name: None,
-        description: Some(d.description),
-        result: DeployResult::Success,
-        deployer_name: d.deployer_name,
-        deployer_email: d.deployer_email,
-        deployer_id: d.deployer_id,
-        deploy_url: d.deploy_url,
-        started_at: d.deployed_at,
-        finished_at: d.deployed_at,
-        commits: d.commit.into_iter().collect(),
-    };
+    let new = to_new(integration.id, d);
     match state.store.ingest_deployment(new).await {
         Ok(Ingested::Created {
             service_matched: true,

@@ -2,6 +2,7 @@
 //! `/api/openapi.json` (see [`ApiDoc`]).
 
 pub mod deployments;
+pub mod imports;
 pub mod incidents;
 pub mod integrations;
 pub mod repos;
@@ -18,7 +19,7 @@ use utoipa::OpenApi;
         tokens::create, tokens::list, tokens::delete,
         repos::create, repos::list, repos::get,
         deployments::list,
-        integrations::create, integrations::list, integrations::delete,
+        integrations::create, integrations::list, integrations::delete, imports::import,
         services::create, services::list, services::get, services::update, services::delete,
         services::suggestions, services::accept, services::dismiss,
         incidents::list,
@@ -28,7 +29,7 @@ use utoipa::OpenApi;
         api::CreateRepo, api::RepoInfo, api::DeploymentInfo, api::DeployerInfo, api::CommitInfo,
         api::CreateIntegration, api::IntegrationInfo, api::CreatedIntegration,
         api::ServiceBody, api::ServiceInfo, api::SuggestionInfo, api::AcceptSuggestion,
-        api::IncidentInfo,
+        api::IncidentInfo, api::ImportResult, api::ImportError,
     )),
     modifiers(&TokenAuth),
     security(("token" = []))
