@@ -11,10 +11,12 @@
 //! - anything else (a stale name, a miss) fetches first.
 //!
 //! Fetches are single-flight per mirror (a request waiting for a fetch that started after it
-//! arrived uses that fetch's result) and start at most once per [`MIN_REFRESH_INTERVAL`], so
-//! under load the hot path runs at most one `git fetch` per interval per repository, whatever
-//! the request rate. A mirror opened from disk counts as never fetched: its first name lookup
-//! or miss fetches.
+//! arrived uses that fetch's result) and start at most once per [`MIN_FETCH_GAP`], so under
+//! load the hot path runs a few `git fetch` a second per repository, whatever the request
+//! rate. A name answered from an index older than [`REFRESH_AHEAD`] also starts a fetch in
+//! the background, so under steady use the index is renewed before it expires and requests
+//! do not wait for git. A mirror opened from disk counts as never fetched: its first name
+//! lookup or miss fetches.
 //!
 //! The git CLI does the git work: it is on every machine ferry targets and reads every
 //! repository format; no git parsing is written here.
@@ -23,6 +25,7 @@ use ferry_domain::values::looks_like_sha_prefix;
 use ferry_domain::{RepoId, Sha};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::process::Command;
@@ -31,6 +34,12 @@ use tokio::process::Command;
 /// index at most this old. Short, so a push is seen almost at once; long enough that a busy
 /// repository costs a few `git fetch` a second, not one per request.
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(200);
+
+/// A fresh name lookup on an index older than this renews it in the background.
+pub const REFRESH_AHEAD: Duration = Duration::from_millis(120);
+
+/// Fetches of one mirror start at least this far apart (the rate limit).
+pub const MIN_FETCH_GAP: Duration = REFRESH_AHEAD;
 
 /// After a failed fetch (remote down), the next one waits this long: requests keep being
 /// answered from the last index instead of each waiting for a failing fetch.
@@ -133,6 +142,10 @@ impl Snapshot {
         self.fetched
             .is_some_and(|t| t.elapsed() < MIN_REFRESH_INTERVAL)
     }
+
+    fn aging(&self) -> bool {
+        self.fetched.is_some_and(|t| t.elapsed() >= REFRESH_AHEAD)
+    }
 }
 
 /// Fetch bookkeeping, behind the mutex that serialises fetches.
@@ -149,6 +162,8 @@ pub struct Mirror {
     path: PathBuf,
     snapshot: RwLock<Arc<Snapshot>>,
     fetch: tokio::sync::Mutex<FetchState>,
+    /// A background renewal is running (at most one).
+    renewing: AtomicBool,
 }
 
 impl Mirror {
@@ -160,6 +175,7 @@ impl Mirror {
                 fetched: None,
             })),
             fetch: tokio::sync::Mutex::new(FetchState::default()),
+            renewing: AtomicBool::new(false),
         }
     }
 
@@ -180,11 +196,16 @@ impl Mirror {
 
     /// Resolves `r` under the freshness policy of the module docs. When the fetch it needs
     /// fails, a name is answered from the last index (logged) and a miss is the error.
-    pub async fn resolve(&self, r: &str) -> Result<Option<Sha>, GitError> {
+    pub async fn resolve(self: &Arc<Self>, r: &str) -> Result<Option<Sha>, GitError> {
         let snap = self.snapshot();
         match snap.index.lookup(r) {
             Some(Hit::Commit(sha)) => return Ok(Some(sha)),
-            Some(Hit::Name(sha)) if snap.fresh() => return Ok(Some(sha)),
+            Some(Hit::Name(sha)) if snap.fresh() => {
+                if snap.aging() {
+                    self.renew_in_background();
+                }
+                return Ok(Some(sha));
+            }
             _ => {}
         }
         match self.refresh_if_stale().await {
@@ -198,6 +219,25 @@ impl Mirror {
                 None => Err(e),
             },
         }
+    }
+
+    /// Starts [`refresh_if_stale`](Self::refresh_if_stale) on a task unless one is running.
+    fn renew_in_background(self: &Arc<Self>) {
+        if self
+            .renewing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let mirror = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Err(e) = mirror.refresh_if_stale().await {
+                tracing::warn!(mirror = %mirror.path.display(), error.cause = %e,
+                    "background mirror fetch failed");
+            }
+            mirror.renewing.store(false, Ordering::Release);
+        });
     }
 
     /// Fetches unless a fetch that started after this call already finished (its result is
@@ -215,7 +255,7 @@ impl Mirror {
         st.started = Some(now);
         match self.fetch_and_load(now).await {
             Ok(()) => {
-                st.not_before = Some(now + MIN_REFRESH_INTERVAL);
+                st.not_before = Some(now + MIN_FETCH_GAP);
                 Ok(())
             }
             Err(e) => {
