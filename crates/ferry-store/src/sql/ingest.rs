@@ -587,11 +587,19 @@ async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> Sto
     // The service: by alias (OpsLevel), else through the commits' repositories (DevLake).
     let alias_key = new.service_alias.as_ref().map(ServiceAlias::key);
     let mut service: Option<i64> = None;
+    let mut service_name: Option<String> = None;
     if let Some(key) = &alias_key {
-        service = sqlx::query_scalar("SELECT service_id FROM service_aliases WHERE alias_key = $1")
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT a.service_id, s.name FROM service_aliases a \
+             JOIN services s ON s.id = a.service_id WHERE a.alias_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((id, name)) = row {
+            service = Some(id);
+            service_name = Some(name);
+        }
     }
     let mut repo_ids = Vec::with_capacity(new.commits.len());
     for commit in &mut new.commits {
@@ -740,14 +748,15 @@ async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> Sto
         .execute(&mut *conn)
         .await?;
     }
-    let service_name: Option<String> = match service {
-        Some(s) => {
+    // Found through a repository: the name is not known yet.
+    let service_name: Option<String> = match (service, service_name) {
+        (Some(s), None) => {
             sqlx::query_scalar("SELECT name FROM services WHERE id = $1")
                 .bind(s)
                 .fetch_optional(&mut *conn)
                 .await?
         }
-        None => None,
+        (_, name) => name,
     };
     let deployment = IngestedDeployment {
         id: IngestedDeploymentId(id),
