@@ -85,6 +85,7 @@ impl App {
             metrics: telemetry::metrics_handle(),
             tokens: Default::default(),
             repos: Default::default(),
+            integrations: Default::default(),
         };
         Ok(App {
             listener,

@@ -4,7 +4,7 @@
 use crate::cache::Recent;
 use crate::git::Mirrors;
 use crate::urls::Urls;
-use ferry_store::model::{Repo, Token};
+use ferry_store::model::{Integration, Repo, Token};
 use ferry_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -19,4 +19,7 @@ pub struct AppState {
     pub tokens: Arc<Recent<String, Token>>,
     /// Repositories by lower-cased `owner/name`.
     pub repos: Arc<Recent<String, Repo>>,
+    /// Ingestion integrations every post looks up: `s:<secret hash>` (OpsLevel uuid) or
+    /// `c:<connection id>` (DevLake).
+    pub integrations: Arc<Recent<String, Integration>>,
 }

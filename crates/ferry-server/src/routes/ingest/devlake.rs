@@ -575,11 +575,23 @@ fn store_error(e: StoreError) -> DlError {
 async fn connection(state: &AppState, conn: &Conn) -> Result<Integration, DlError> {
     let not_found = || DlError::new(StatusCode::NOT_FOUND, "connection not found");
     let found = match conn {
-        Conn::Id(id) => state
-            .store
-            .integration(IntegrationId(*id))
-            .await
-            .map_err(store_error)?,
+        Conn::Id(id) => {
+            let key = format!("c:{id}");
+            match state.integrations.get(&key) {
+                Some(i) => Some(i),
+                None => {
+                    let found = state
+                        .store
+                        .integration(IntegrationId(*id))
+                        .await
+                        .map_err(store_error)?;
+                    if let Some(i) = &found {
+                        state.integrations.put(key, i.clone());
+                    }
+                    found
+                }
+            }
+        }
         Conn::Name(name) => state
             .store
             .integrations_by_name(name)

@@ -257,10 +257,17 @@ pub async fn deploy(
     if uuid::Uuid::parse_str(&uuid).is_err() {
         return not_found();
     }
-    let integration = match state.store.integration_by_secret(&hash_secret(&uuid)).await {
-        Ok(Some(i)) if i.kind == IntegrationKind::OpsLevel => i,
-        Ok(_) => return not_found(),
-        Err(e) => return store_failure(e),
+    let key = format!("s:{}", hash_secret(&uuid));
+    let integration = match state.integrations.get(&key) {
+        Some(i) => i,
+        None => match state.store.integration_by_secret(&key[2..]).await {
+            Ok(Some(i)) if i.kind == IntegrationKind::OpsLevel => {
+                state.integrations.put(key, i.clone());
+                i
+            }
+            Ok(_) => return not_found(),
+            Err(e) => return store_failure(e),
+        },
     };
     let raw = match body_bytes(body) {
         Ok(raw) => raw,

@@ -121,7 +121,10 @@ pub async fn delete(
         .and_then(|Path(id)| id.parse::<i64>().ok())
         .ok_or_else(|| ApiError::not_found("integration"))?;
     match state.store.revoke_integration(IntegrationId(id)).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            state.integrations.forget(|i| i.id == IntegrationId(id));
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(StoreError::NotFound) => Err(ApiError::not_found("integration")),
         Err(e) => Err(e.into()),
     }
