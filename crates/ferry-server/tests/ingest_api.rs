@@ -1380,7 +1380,16 @@ async fn bulk_import(srv: &Server) {
         Some(1)
     );
 
-    // Admin only; unknown integration 404.
+    // The ingest scope (or admin); unknown integration 404.
+    let ingest = srv.token("pipeline", &["ingest"]).await;
+    srv.call(
+        Method::POST,
+        &import(&dl["id"]),
+        Auth::Token(&ingest),
+        Some(b"".to_vec()),
+    )
+    .await
+    .expect(200);
     let write = srv.token("writer", &["write"]).await;
     let r = srv
         .call(

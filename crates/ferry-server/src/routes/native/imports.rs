@@ -1,5 +1,6 @@
 //! `POST /api/v1/integrations/{id}/import`: bulk backfill of deploys (and DevLake issues)
-//! as NDJSON, one payload of the integration's own format per line. Admin only.
+//! as NDJSON, one payload of the integration's own format per line. Needs the `ingest`
+//! scope (which `admin` includes): it posts deploys and nothing else.
 //!
 //! Idempotent: OpsLevel lines are deduplicated by `dedup_id`, or — when a line has none —
 //! by the SHA-256 of the line itself, so importing the same file again creates nothing;
@@ -34,7 +35,7 @@ pub async fn import(
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<ImportResult>> {
-    caller.require(Scope::Admin)?;
+    caller.require(Scope::Ingest)?;
     let id = path
         .ok()
         .and_then(|Path(id)| id.parse::<i64>().ok())
