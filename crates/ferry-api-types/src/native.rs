@@ -153,6 +153,12 @@ pub struct CreateIntegration {
     /// DevLake only: `bearer` (default), `basic` or `none`.
     #[serde(default)]
     pub auth: Option<String>,
+    /// OpsLevel only: `dedup_id` (default) or `dedup_id+deploy_number`.
+    #[serde(default)]
+    pub dedup_scope: Option<String>,
+    /// OpsLevel only: refuse deploys without deployer e-mail or name (default false).
+    #[serde(default)]
+    pub strict_deployer: Option<bool>,
 }
 
 /// An integration as listed: never its secret.
@@ -168,6 +174,12 @@ pub struct IntegrationInfo {
     /// shown once, at creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// OpsLevel only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_scope: Option<String>,
+    /// OpsLevel only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict_deployer: Option<bool>,
     pub created_at: String,
 }
 
@@ -185,6 +197,12 @@ pub struct CreatedIntegration {
     /// DevLake `bearer`/`basic`: the key (Bearer token, or Basic password). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// OpsLevel only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_scope: Option<String>,
+    /// OpsLevel only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict_deployer: Option<bool>,
     pub created_at: String,
 }
 

@@ -34,6 +34,13 @@ enum IntegrationCommand {
         /// DevLake only: bearer (default), basic or none.
         #[arg(long)]
         auth: Option<String>,
+        /// OpsLevel only: dedup_id (default) or dedup_id+deploy_number (for senders whose
+        /// dedup_id is the same every run, such as the CircleCI orb).
+        #[arg(long)]
+        dedup_scope: Option<String>,
+        /// OpsLevel only: refuse deploys without deployer e-mail or name.
+        #[arg(long)]
+        strict_deployer: bool,
     },
     /// List integrations (admin).
     List,
@@ -43,10 +50,22 @@ enum IntegrationCommand {
 
 pub async fn integration(a: IntegrationArgs) -> anyhow::Result<()> {
     match a.command {
-        IntegrationCommand::Create { kind, name, auth } => {
+        IntegrationCommand::Create {
+            kind,
+            name,
+            auth,
+            dedup_scope,
+            strict_deployer,
+        } => {
             let mut body = json!({"kind": kind, "name": name});
             if let Some(auth) = auth {
                 body["auth"] = json!(auth);
+            }
+            if let Some(scope) = dedup_scope {
+                body["dedup_scope"] = json!(scope);
+            }
+            if strict_deployer {
+                body["strict_deployer"] = json!(true);
             }
             let i: CreatedIntegration = a
                 .conn

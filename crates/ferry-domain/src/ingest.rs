@@ -67,6 +67,13 @@ closed_set!(
 );
 
 closed_set!(
+    /// What makes two OpsLevel deploys of one integration the same deploy: the `dedup_id`
+    /// (as documented), or the `dedup_id` with the `deploy_number` (for senders whose
+    /// `dedup_id` is constant across runs, such as the CircleCI orb).
+    DedupScope, "dedup_scope", { DedupId => "dedup_id", DedupIdAndNumber => "dedup_id+deploy_number" }
+);
+
+closed_set!(
     /// The outcome of an ingested deploy. OpsLevel deploys are always `SUCCESS`.
     DeployResult, "result", {
         Success => "SUCCESS", Failure => "FAILURE", Abort => "ABORT", Manual => "MANUAL",

@@ -32,6 +32,7 @@ both_backends! {
     services_and_suggestions_api => services_and_suggestions_api_sqlite, services_and_suggestions_api_postgres;
     deployments_across_sources => deployments_across_sources_sqlite, deployments_across_sources_postgres;
     bulk_import => bulk_import_sqlite, bulk_import_postgres;
+    opslevel_integration_options => opslevel_integration_options_sqlite, opslevel_integration_options_postgres;
 }
 
 /// The OpsLevel doc's request body, exactly as the seed prints it (its e-mail addresses were
@@ -65,6 +66,7 @@ const OPSLEVEL_SEED_BODY: &str = r#"{
 const OK: &str = r#"{"result": "ok"}"#;
 const DUPLICATE: &str = r#"{"result": "duplicate_deploy", "message":"Deploy not created due to existing deploy with identical dedup_id"}"#;
 const NOT_FOUND_ALIAS: &str = r#"{"result": "no_service_found", "message": "No service found matching alias 'not_found_alias'. Recording 'not_found_alias' as a suggestion."}"#;
+const NOT_FOUND_API: &str = r#"{"result": "no_service_found", "message": "No service found matching alias 'api'. Recording 'api' as a suggestion."}"#;
 const DEVLAKE_OK: &str =
     r#"{"code":0,"success":true,"message":"success","causes":null,"data":null}"#;
 
@@ -1408,4 +1410,73 @@ async fn bulk_import(srv: &Server) {
     )
     .await
     .expect(404);
+}
+
+async fn opslevel_integration_options(srv: &Server) {
+    // The CircleCI orb's constant dedup_id: with dedup_scope dedup_id+deploy_number, each
+    // build is its own deploy, and a retried build is still a duplicate.
+    let orb = srv
+        .post(
+            "/api/v1/integrations",
+            &json!({"kind": "opslevel", "name": "orb", "dedup_scope": "dedup_id+deploy_number",
+                    "strict_deployer": true}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(orb["dedup_scope"], "dedup_id+deploy_number");
+    assert_eq!(orb["strict_deployer"], true);
+    let path = orb["url"]
+        .as_str()
+        .expect("url")
+        .trim_start_matches(EXTERNAL_URL)
+        .to_owned();
+    let body = |build: u32, deployer: Value| {
+        json!({"service": "api", "description": "orb", "deployed_at": "2024-05-01 10:00:00",
+               "deploy_number": build.to_string(), "dedup_id": "deploy", "deployer": deployer})
+        .to_string()
+    };
+    let who = json!({"name": "circle-user", "email": ""});
+    for (build, expected) in [(41, NOT_FOUND_API), (42, NOT_FOUND_API), (42, DUPLICATE)] {
+        let r = post_as(
+            srv,
+            &path,
+            Auth::Anonymous,
+            body(build, who.clone()).as_bytes(),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.text.as_str()),
+            (202, expected),
+            "build {build}"
+        );
+    }
+    // strict_deployer: a deploy without e-mail or name is refused, and writes nothing.
+    let r = post_as(
+        srv,
+        &path,
+        Auth::Anonymous,
+        body(43, json!({"email": "", "name": " "})).as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        r.json(),
+        json!({"errors": [{"status": 400, "title": "Deployer Error",
+                           "detail": "param is missing or the value is empty: deployer"}]})
+    );
+    assert_eq!(all_deployments(srv, "source=opslevel").await.len(), 2);
+    // Listed with the options; refused where they do not apply.
+    let list = srv.get("/api/v1/integrations").await.expect(200);
+    assert_eq!(list[0]["dedup_scope"], "dedup_id+deploy_number");
+    srv.post(
+        "/api/v1/integrations",
+        &json!({"kind": "opslevel", "name": "x", "dedup_scope": "everything"}),
+    )
+    .await
+    .expect(400);
+    srv.post(
+        "/api/v1/integrations",
+        &json!({"kind": "devlake", "name": "x", "strict_deployer": true}),
+    )
+    .await
+    .expect(400);
 }

@@ -1,7 +1,9 @@
 //! Records the store returns and the inputs it takes. Plain data in domain types; the SQL row
 //! types that produce them are private to [`crate::sql`].
 
-use ferry_domain::ingest::{DeployResult, DevLakeAuth, IntegrationKind, IssueStatus, ServiceAlias};
+use ferry_domain::ingest::{
+    DedupScope, DeployResult, DevLakeAuth, IntegrationKind, IssueStatus, ServiceAlias,
+};
 use ferry_domain::{
     deployment::RequiredContexts, CommitState, CommitStatusId, DeploymentId, DeploymentSource,
     EnvName, EnvironmentId, IngestedDeploymentId, IntegrationId, IssueId, RepoId, RepoSlug, Scope,
@@ -213,6 +215,10 @@ pub struct Integration {
     pub auth: Option<DevLakeAuth>,
     /// SHA-256 (hex) of the secret: the OpsLevel uuid (lower-case) or the DevLake key.
     pub secret_hash: Option<String>,
+    /// OpsLevel: what identifies a deploy.
+    pub dedup_scope: DedupScope,
+    /// OpsLevel: refuse deploys without deployer e-mail or name.
+    pub strict_deployer: bool,
     pub created_at: Timestamp,
 }
 
@@ -222,6 +228,8 @@ pub struct NewIntegration {
     pub name: String,
     pub auth: Option<DevLakeAuth>,
     pub secret_hash: Option<String>,
+    pub dedup_scope: DedupScope,
+    pub strict_deployer: bool,
 }
 
 #[derive(Debug, Clone)]

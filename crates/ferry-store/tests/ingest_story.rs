@@ -6,7 +6,9 @@
 #[allow(dead_code)]
 mod support;
 
-use ferry_domain::ingest::{DeployResult, DevLakeAuth, IntegrationKind, IssueStatus, ServiceAlias};
+use ferry_domain::ingest::{
+    DedupScope, DeployResult, DevLakeAuth, IntegrationKind, IssueStatus, ServiceAlias,
+};
 use ferry_domain::{DeploymentSource, IntegrationId, Timestamp};
 use ferry_store::model::*;
 use ferry_store::testing::TestDb;
@@ -38,6 +40,8 @@ async fn opslevel(db: &TestDb, hash: &str) -> Integration {
             name: "jenkins".into(),
             auth: None,
             secret_hash: Some(hash.into()),
+            dedup_scope: DedupScope::DedupId,
+            strict_deployer: false,
         })
         .await
         .expect("create integration")
@@ -50,6 +54,8 @@ async fn devlake(db: &TestDb) -> Integration {
             name: "circleci".into(),
             auth: Some(DevLakeAuth::None),
             secret_hash: None,
+            dedup_scope: DedupScope::DedupId,
+            strict_deployer: false,
         })
         .await
         .expect("create integration")
@@ -128,6 +134,27 @@ async fn integrations(db: Arc<TestDb>) {
     let s = &db.store;
     let ops = opslevel(&db, "h1").await;
     assert_eq!(ops.kind, IntegrationKind::OpsLevel);
+    assert_eq!(
+        (ops.dedup_scope, ops.strict_deployer),
+        (DedupScope::DedupId, false)
+    );
+    let orb = s
+        .create_integration(NewIntegration {
+            kind: IntegrationKind::OpsLevel,
+            name: "orb".into(),
+            auth: None,
+            secret_hash: Some("h-orb".into()),
+            dedup_scope: DedupScope::DedupIdAndNumber,
+            strict_deployer: true,
+        })
+        .await
+        .expect("create");
+    let found = s.integration(orb.id).await.expect("get").expect("found");
+    assert_eq!(
+        (found.dedup_scope, found.strict_deployer),
+        (DedupScope::DedupIdAndNumber, true)
+    );
+    s.revoke_integration(orb.id).await.expect("revoke");
     assert_eq!(ops.auth, None);
     let dl = devlake(&db).await;
     assert_eq!(dl.auth, Some(DevLakeAuth::None));
@@ -137,6 +164,8 @@ async fn integrations(db: Arc<TestDb>) {
             name: "gha".into(),
             auth: Some(DevLakeAuth::Bearer),
             secret_hash: Some("h2".into()),
+            dedup_scope: DedupScope::DedupId,
+            strict_deployer: false,
         })
         .await
         .expect("create");
@@ -147,6 +176,8 @@ async fn integrations(db: Arc<TestDb>) {
             name: "bad".into(),
             auth: Some(DevLakeAuth::Basic),
             secret_hash: Some("h3".into()),
+            dedup_scope: DedupScope::DedupId,
+            strict_deployer: false,
         })
         .await
         .is_err());
@@ -157,6 +188,8 @@ async fn integrations(db: Arc<TestDb>) {
             name: "dup".into(),
             auth: None,
             secret_hash: Some("h1".into()),
+            dedup_scope: DedupScope::DedupId,
+            strict_deployer: false,
         })
         .await,
         Err(StoreError::Conflict(_))

@@ -132,6 +132,9 @@ pub fn integration(urls: &Urls, i: &Integration) -> api::IntegrationInfo {
         name: i.name.clone(),
         auth: i.auth.map(|a| a.as_str().to_owned()),
         url: (i.kind == IntegrationKind::DevLake).then(|| urls.devlake_connection(i.id.get())),
+        dedup_scope: (i.kind == IntegrationKind::OpsLevel)
+            .then(|| i.dedup_scope.as_str().to_owned()),
+        strict_deployer: (i.kind == IntegrationKind::OpsLevel).then_some(i.strict_deployer),
         created_at: i.created_at.to_github(),
     }
 }

@@ -19,8 +19,8 @@ use crate::traits::IngestStore;
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use ferry_domain::ingest::{
-    deploy_number_value, lead_time_minutes, repo_key_from_url, DeployResult, DevLakeAuth,
-    IntegrationKind, IssueStatus, ServiceAlias,
+    deploy_number_value, lead_time_minutes, repo_key_from_url, DedupScope, DeployResult,
+    DevLakeAuth, IntegrationKind, IssueStatus, ServiceAlias,
 };
 use ferry_domain::{
     DeploymentSource, IngestedDeploymentId, IntegrationId, IssueId, Page, RepoId, RepoSlug,
@@ -33,7 +33,8 @@ use std::collections::HashMap;
 
 // ---- rows -------------------------------------------------------------------------------
 
-const INTEGRATION_COLS: &str = "id, kind, name, auth, secret_hash, created_at";
+const INTEGRATION_COLS: &str =
+    "id, kind, name, auth, secret_hash, dedup_scope, strict_deployer, created_at";
 
 #[derive(sqlx::FromRow)]
 struct IntegrationRow {
@@ -42,6 +43,8 @@ struct IntegrationRow {
     name: String,
     auth: Option<String>,
     secret_hash: Option<String>,
+    dedup_scope: String,
+    strict_deployer: i64,
     created_at: i64,
 }
 
@@ -53,6 +56,8 @@ impl IntegrationRow {
             name: self.name,
             auth: self.auth.map(|a| a.parse::<DevLakeAuth>()).transpose()?,
             secret_hash: self.secret_hash,
+            dedup_scope: self.dedup_scope.parse::<DedupScope>()?,
+            strict_deployer: self.strict_deployer != 0,
             created_at: Timestamp::from_unix(self.created_at),
         })
     }
@@ -810,13 +815,16 @@ impl IngestStore for SqlStore {
         self.write(move |c| {
             Box::pin(async move {
                 let row: IntegrationRow = sqlx::query_as(&format!(
-                    "INSERT INTO integrations (kind, name, auth, secret_hash, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) RETURNING {INTEGRATION_COLS}"
+                    "INSERT INTO integrations (kind, name, auth, secret_hash, dedup_scope, \
+                         strict_deployer, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {INTEGRATION_COLS}"
                 ))
                 .bind(new.kind.as_str())
                 .bind(&new.name)
                 .bind(new.auth.map(DevLakeAuth::as_str))
                 .bind(new.secret_hash.as_deref())
+                .bind(new.dedup_scope.as_str())
+                .bind(b(new.strict_deployer))
                 .bind(Timestamp::now().unix())
                 .fetch_one(&mut *c)
                 .await?;

@@ -12,9 +12,11 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use ferry_domain::ingest::{parse_ingest_time, DeployResult, IntegrationKind, ServiceAlias};
-use ferry_domain::{DeploymentSource, IntegrationId, Timestamp};
-use ferry_store::model::{Ingested, IngestedCommit, NewIngestedDeployment, OnRepeat};
+use ferry_domain::ingest::{
+    parse_ingest_time, DedupScope, DeployResult, IntegrationKind, ServiceAlias,
+};
+use ferry_domain::{DeploymentSource, Timestamp};
+use ferry_store::model::{Ingested, IngestedCommit, Integration, NewIngestedDeployment, OnRepeat};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -171,11 +173,18 @@ fn parse_object(body: &Map<String, Value>) -> Result<OpsDeploy, Vec<OpsError>> {
 
 /// What the store records for a parsed deploy: a successful, finished deploy at
 /// `deployed_at` (OpsLevel has no result or duration).
-pub fn to_new(integration: IntegrationId, d: OpsDeploy) -> NewIngestedDeployment {
+///
+/// The deploy's identity within its integration: the `dedup_id`, or with
+/// `dedup_scope = dedup_id+deploy_number` the pair (`<dedup_id>#<deploy_number>`).
+pub fn to_new(integration: &Integration, d: OpsDeploy) -> NewIngestedDeployment {
+    let external_key = match (integration.dedup_scope, d.dedup_id, &d.deploy_number) {
+        (DedupScope::DedupIdAndNumber, Some(id), Some(n)) => Some(format!("{id}#{n}")),
+        (_, id, _) => id,
+    };
     NewIngestedDeployment {
-        integration_id: integration,
+        integration_id: integration.id,
         source: DeploymentSource::OpsLevel,
-        external_key: d.dedup_id,
+        external_key,
         on_repeat: OnRepeat::KeepFirst,
         service_alias: Some(d.service),
         deploy_number: d.deploy_number,
@@ -194,6 +203,14 @@ pub fn to_new(integration: IntegrationId, d: OpsDeploy) -> NewIngestedDeployment
         finished_at: d.deployed_at,
         commits: d.commit.into_iter().collect(),
     }
+}
+
+/// With `strict_deployer`, a deploy needs a deployer e-mail or name (compat/ingest.md §1.6).
+pub fn check_deployer(integration: &Integration, d: &OpsDeploy) -> Result<(), OpsError> {
+    if integration.strict_deployer && d.deployer_email.is_none() && d.deployer_name.is_none() {
+        return Err(OpsError::missing("deployer"));
+    }
+    Ok(())
 }
 
 /// A JSON answer with exactly these bytes.
@@ -290,8 +307,11 @@ pub async fn deploy(
         Ok(d) => d,
         Err(errs) => return errors(StatusCode::BAD_REQUEST, errs),
     };
+    if let Err(e) = check_deployer(&integration, &d) {
+        return errors(StatusCode::BAD_REQUEST, vec![e]);
+    }
     let alias = d.service.as_str().to_owned();
-    let new = to_new(integration.id, d);
+    let new = to_new(&integration, d);
     match state.store.ingest_deployment(new).await {
         Ok(Ingested::Created {
             service_matched: true,

@@ -77,7 +77,12 @@ pub async fn import(
                     if d.dedup_id.is_none() {
                         d.dedup_id = Some(format!("import:{}", line_key(line)));
                     }
-                    batch.push(opslevel::to_new(integration.id, d));
+                    match opslevel::check_deployer(&integration, &d) {
+                        Ok(()) => batch.push(opslevel::to_new(&integration, d)),
+                        Err(e) => result
+                            .errors
+                            .push(refuse(format!("{}: {}", e.title, e.detail))),
+                    }
                 }
                 Err(errors) => result.errors.push(refuse(
                     errors

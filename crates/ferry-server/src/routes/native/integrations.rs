@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ferry_api_types::native::{CreateIntegration, CreatedIntegration, ErrorBody, IntegrationInfo};
-use ferry_domain::ingest::{DevLakeAuth, IntegrationKind};
+use ferry_domain::ingest::{DedupScope, DevLakeAuth, IntegrationKind};
 use ferry_domain::{IntegrationId, Scope};
 use ferry_store::model::NewIntegration;
 use ferry_store::StoreError;
@@ -53,6 +53,27 @@ pub async fn create(
                 .map_err(|_| ApiError::invalid("auth must be one of: bearer, basic, none"))?,
         ),
     };
+    let (dedup_scope, strict_deployer) = match kind {
+        IntegrationKind::OpsLevel => (
+            match req.dedup_scope.as_deref() {
+                None => DedupScope::DedupId,
+                Some(d) => d.trim().parse::<DedupScope>().map_err(|_| {
+                    ApiError::invalid(
+                        "dedup_scope must be one of: dedup_id, dedup_id+deploy_number",
+                    )
+                })?,
+            },
+            req.strict_deployer.unwrap_or(false),
+        ),
+        IntegrationKind::DevLake => {
+            if req.dedup_scope.is_some() || req.strict_deployer.is_some() {
+                return Err(ApiError::invalid(
+                    "dedup_scope and strict_deployer apply to opslevel integrations only",
+                ));
+            }
+            (DedupScope::DedupId, false)
+        }
+    };
     // The secret: a v4 uuid in the OpsLevel URL, or a key for DevLake's Bearer/Basic auth.
     let secret = match (kind, auth) {
         (IntegrationKind::OpsLevel, _) => Some(uuid::Uuid::new_v4().to_string()),
@@ -66,6 +87,8 @@ pub async fn create(
             name: name.to_owned(),
             auth,
             secret_hash: secret.as_deref().map(hash_secret),
+            dedup_scope,
+            strict_deployer,
         })
         .await?;
     let info = wire::integration(&state.urls, &integration);
@@ -87,6 +110,8 @@ pub async fn create(
             auth: info.auth,
             url,
             secret,
+            dedup_scope: info.dedup_scope,
+            strict_deployer: info.strict_deployer,
             created_at: info.created_at,
         }),
     ))
