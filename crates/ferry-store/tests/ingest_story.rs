@@ -642,6 +642,38 @@ async fn all_sources_listing(db: Arc<TestDb>) {
         .await
         .expect("page 2");
     assert_eq!((order(&items), total), (vec![format!("ing:{}", old.id)], 3));
+    // A deep page takes the database's ordered UNION ALL instead of the in-memory merge.
+    let (items, total) = s
+        .list_all_deployments(&AllDeploymentsFilter::default(), page(200, 100))
+        .await
+        .expect("deep page");
+    assert_eq!((items.len(), total), (0, 3));
+    let (items, total) = s
+        .list_all_deployments(
+            &AllDeploymentsFilter {
+                service_id: Some(svc.id),
+                environment: Some("production".into()),
+                repo_id: Some(shop.id),
+                from: Some(Timestamp::from_unix(0)),
+                ..Default::default()
+            },
+            page(200, 100),
+        )
+        .await
+        .expect("deep page, every filter");
+    assert_eq!((items.len(), total), (0, 1));
+    // The repository scope's total comes from deployment_counts.
+    let (items, total) = s
+        .list_all_deployments(
+            &AllDeploymentsFilter {
+                repo_id: Some(shop.id),
+                ..Default::default()
+            },
+            page(1, 30),
+        )
+        .await
+        .expect("repository");
+    assert_eq!((order(&items), total), (vec![format!("api:{}", api.id)], 1));
 
     let (items, _) = list(AllDeploymentsFilter {
         source: Some(DeploymentSource::Api),

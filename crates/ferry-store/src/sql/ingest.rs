@@ -13,7 +13,7 @@
 //! gap or repeat.
 
 use super::rows::DeploymentRow;
-use super::{b, Bind, SqlStore, DEPLOYMENT_COLS};
+use super::{b, count_of, Bind, SqlStore, DEPLOYMENT_COLS};
 use crate::model::*;
 use crate::traits::IngestStore;
 use crate::{StoreError, StoreResult};
@@ -807,6 +807,78 @@ async fn issue_by_key(
     row.map(IssueRow::into_issue).transpose()
 }
 
+/// Pages up to this deep are read as each table's newest keys merged in memory; deeper ones
+/// as one ordered `UNION ALL`.
+const MERGE_LIMIT: i64 = 10_000;
+
+/// `WHERE` clauses of the all-sources filter over `deployments`.
+fn api_clauses(filter: &AllDeploymentsFilter, p: &mut Params) -> Vec<String> {
+    let mut w = Vec::new();
+    if let Some(r) = filter.repo_id {
+        w.push(format!("repo_id = {}", p.add(Bind::I64(r.get()))));
+    }
+    if let Some(s) = filter.service_id {
+        w.push(format!(
+            "repo_id IN (SELECT repo_id FROM service_repos WHERE service_id = {})",
+            p.add(Bind::I64(s.get()))
+        ));
+    }
+    if let Some(e) = &filter.environment {
+        w.push(format!("environment = {}", p.add(Bind::Text(e.clone()))));
+    }
+    if let Some(t) = filter.from {
+        w.push(format!("created_at >= {}", p.add(Bind::I64(t.unix()))));
+    }
+    if let Some(t) = filter.to {
+        w.push(format!("created_at < {}", p.add(Bind::I64(t.unix()))));
+    }
+    w
+}
+
+/// `WHERE` clauses of the all-sources filter over `ingested_deployments`.
+fn ingested_clauses(filter: &AllDeploymentsFilter, p: &mut Params) -> Vec<String> {
+    let mut w = Vec::new();
+    if let Some(r) = filter.repo_id {
+        w.push(format!(
+            "EXISTS (SELECT 1 FROM ingested_commits c \
+             WHERE c.deployment_id = ingested_deployments.id AND c.repo_id = {})",
+            p.add(Bind::I64(r.get()))
+        ));
+    }
+    if let Some(s) = filter.service_id {
+        w.push(format!("service_id = {}", p.add(Bind::I64(s.get()))));
+    }
+    if let Some(e) = &filter.environment {
+        w.push(format!(
+            "LOWER(environment) = {}",
+            p.add(Bind::Text(e.to_lowercase()))
+        ));
+    }
+    if let Some(s) = filter.source.filter(|s| *s != DeploymentSource::Api) {
+        w.push(format!(
+            "source = {}",
+            p.add(Bind::Text(s.as_str().to_owned()))
+        ));
+    }
+    if let Some(t) = filter.from {
+        w.push(format!("finished_at >= {}", p.add(Bind::I64(t.unix()))));
+    }
+    if let Some(t) = filter.to {
+        w.push(format!("finished_at < {}", p.add(Bind::I64(t.unix()))));
+    }
+    w
+}
+
+/// The `(repository, environment)` an API filter reduces to, when its total can be read from
+/// the trigger-kept `deployment_counts` instead of counted.
+fn counted(filter: &AllDeploymentsFilter) -> Option<(RepoId, Option<&str>)> {
+    let only_scope = filter.service_id.is_none() && filter.from.is_none() && filter.to.is_none();
+    only_scope
+        .then_some(filter.repo_id)
+        .flatten()
+        .map(|repo| (repo, filter.environment.as_deref()))
+}
+
 // ---- the trait --------------------------------------------------------------------------
 
 #[async_trait]
@@ -1135,79 +1207,103 @@ impl IngestStore for SqlStore {
         filter: &AllDeploymentsFilter,
         page: Page,
     ) -> StoreResult<(Vec<AnyDeployment>, u64)> {
-        let mut p = Params { binds: Vec::new() };
         let want_api = matches!(filter.source, None | Some(DeploymentSource::Api));
         let want_ingested = filter.source != Some(DeploymentSource::Api);
-        let mut api: Vec<String> = Vec::new();
-        let mut ing: Vec<String> = Vec::new();
-        if let Some(r) = filter.repo_id {
-            let m = p.add(Bind::I64(r.get()));
-            api.push(format!("repo_id = {m}"));
-            ing.push(format!(
-                "EXISTS (SELECT 1 FROM ingested_commits c WHERE c.deployment_id = ingested_deployments.id \
-                 AND c.repo_id = {m})"
-            ));
-        }
-        if let Some(s) = filter.service_id {
-            let m = p.add(Bind::I64(s.get()));
-            api.push(format!(
-                "repo_id IN (SELECT repo_id FROM service_repos WHERE service_id = {m})"
-            ));
-            ing.push(format!("service_id = {m}"));
-        }
-        if let Some(e) = &filter.environment {
-            let m = p.add(Bind::Text(e.clone()));
-            api.push(format!("environment = {m}"));
-            let m = p.add(Bind::Text(e.to_lowercase()));
-            ing.push(format!("LOWER(environment) = {m}"));
-        }
-        if let Some(s) = filter.source {
-            if s != DeploymentSource::Api {
-                let m = p.add(Bind::Text(s.as_str().to_owned()));
-                ing.push(format!("source = {m}"));
-            }
-        }
-        if let Some(t) = filter.from {
-            let m = p.add(Bind::I64(t.unix()));
-            api.push(format!("created_at >= {m}"));
-            ing.push(format!("finished_at >= {m}"));
-        }
-        if let Some(t) = filter.to {
-            let m = p.add(Bind::I64(t.unix()));
-            api.push(format!("created_at < {m}"));
-            ing.push(format!("finished_at < {m}"));
-        }
-        let mut parts = Vec::new();
-        if want_api {
-            parts.push(format!(
-                "SELECT CAST(0 AS BIGINT) AS kind, id, created_at AS ts FROM deployments {}",
-                where_sql(&api)
-            ));
-        }
-        if want_ingested {
-            parts.push(format!(
-                "SELECT CAST(1 AS BIGINT) AS kind, id, finished_at AS ts FROM ingested_deployments {}",
-                where_sql(&ing)
-            ));
-        }
-        let union = parts.join(" UNION ALL ");
-        let n = p.binds.len();
-        let sql = format!(
-            "SELECT kind, id FROM ({union}) u ORDER BY ts DESC, kind DESC, id DESC \
-             LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
         let mut conn = self.pool.acquire().await?;
-        let keys: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(&mut *conn)
-            .await?;
-        let count_sql = format!("SELECT COUNT(*) FROM ({union}) u");
-        let total: i64 = bind_all_scalar(&p.binds, sqlx::query_scalar(&count_sql))
-            .fetch_one(&mut *conn)
-            .await?;
+        let need = page.offset().saturating_add(page.limit());
+        let (keys, total) = if need <= MERGE_LIMIT {
+            // Each table's newest `need` keys through its own indexes (API deployments by
+            // id, which follows their creation time), merged here.
+            let mut keys: Vec<(i64, i64, i64)> = Vec::new();
+            let mut total = 0i64;
+            if want_api {
+                let mut p = Params { binds: Vec::new() };
+                let w = api_clauses(filter, &mut p);
+                let sql = format!(
+                    "SELECT created_at, id FROM deployments {} ORDER BY id DESC LIMIT {need}",
+                    where_sql(&w)
+                );
+                let rows: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                keys.extend(rows.into_iter().map(|(ts, id)| (ts, 0, id)));
+                total += match counted(filter) {
+                    Some((repo, environment)) => count_of(&mut *conn, repo, environment).await?,
+                    None => {
+                        let sql = format!("SELECT COUNT(*) FROM deployments {}", where_sql(&w));
+                        bind_all_scalar(&p.binds, sqlx::query_scalar(&sql))
+                            .fetch_one(&mut *conn)
+                            .await?
+                    }
+                };
+            }
+            if want_ingested {
+                let mut p = Params { binds: Vec::new() };
+                let w = ingested_clauses(filter, &mut p);
+                let sql = format!(
+                    "SELECT finished_at, id FROM ingested_deployments {} \
+                     ORDER BY finished_at DESC, id DESC LIMIT {need}",
+                    where_sql(&w)
+                );
+                let rows: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                keys.extend(rows.into_iter().map(|(ts, id)| (ts, 1, id)));
+                let sql = format!(
+                    "SELECT COUNT(*) FROM ingested_deployments {}",
+                    where_sql(&w)
+                );
+                let n: i64 = bind_all_scalar(&p.binds, sqlx::query_scalar(&sql))
+                    .fetch_one(&mut *conn)
+                    .await?;
+                total += n;
+            }
+            keys.sort_unstable_by(|a, b| b.cmp(a));
+            let page_keys: Vec<(i64, i64)> = keys
+                .into_iter()
+                .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+                .take(usize::try_from(page.limit()).unwrap_or(0))
+                .map(|(_, kind, id)| (kind, id))
+                .collect();
+            (page_keys, total)
+        } else {
+            // A deep page: one ordered UNION ALL in the database.
+            let mut p = Params { binds: Vec::new() };
+            let mut parts = Vec::new();
+            if want_api {
+                let w = api_clauses(filter, &mut p);
+                parts.push(format!(
+                    "SELECT CAST(0 AS BIGINT) AS kind, id, created_at AS ts FROM deployments {}",
+                    where_sql(&w)
+                ));
+            }
+            if want_ingested {
+                let w = ingested_clauses(filter, &mut p);
+                parts.push(format!(
+                    "SELECT CAST(1 AS BIGINT) AS kind, id, finished_at AS ts \
+                     FROM ingested_deployments {}",
+                    where_sql(&w)
+                ));
+            }
+            let union = parts.join(" UNION ALL ");
+            let n = p.binds.len();
+            let sql = format!(
+                "SELECT kind, id FROM ({union}) u ORDER BY ts DESC, kind DESC, id DESC \
+                 LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            );
+            let keys: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(&mut *conn)
+                .await?;
+            let count_sql = format!("SELECT COUNT(*) FROM ({union}) u");
+            let total: i64 = bind_all_scalar(&p.binds, sqlx::query_scalar(&count_sql))
+                .fetch_one(&mut *conn)
+                .await?;
+            (keys, total)
+        };
 
         let api_ids: Vec<i64> = keys.iter().filter(|k| k.0 == 0).map(|k| k.1).collect();
         let ing_ids: Vec<i64> = keys.iter().filter(|k| k.0 == 1).map(|k| k.1).collect();
