@@ -358,17 +358,24 @@ async fn count_of<'e, E>(executor: E, repo: RepoId, environment: Option<&str>) -
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    const SUM: &str = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM deployment_counts";
+    macro_rules! sum {
+        ($filter:literal) => {
+            concat!(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM deployment_counts WHERE ",
+                $filter
+            )
+        };
+    }
     let total: i64 = match environment {
         Some(env) => {
-            sqlx::query_scalar(&format!("{SUM} WHERE repo_id = $1 AND environment = $2"))
+            sqlx::query_scalar(sum!("repo_id = $1 AND environment = $2"))
                 .bind(repo.get())
                 .bind(env)
                 .fetch_one(executor)
                 .await?
         }
         None => {
-            sqlx::query_scalar(&format!("{SUM} WHERE repo_id = $1"))
+            sqlx::query_scalar(sum!("repo_id = $1"))
                 .bind(repo.get())
                 .fetch_one(executor)
                 .await?
