@@ -108,6 +108,9 @@ impl SqlStore {
 
     /// Closes the pool (tests drop their database afterwards).
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.stop();
+        }
         self.pool.close().await;
     }
 }

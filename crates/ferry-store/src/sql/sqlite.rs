@@ -17,8 +17,9 @@ use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -75,14 +76,22 @@ type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool,
 /// Handle to the writer task. Dropping the last handle stops the task.
 pub(crate) struct GroupCommit {
     jobs: mpsc::Sender<Job>,
+    stop: Arc<Notify>,
 }
 
 impl GroupCommit {
     pub(crate) async fn start(pool: &AnyPool) -> StoreResult<GroupCommit> {
         let conn = pool.acquire().await?;
         let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
-        tokio::spawn(writer(conn, pool.clone(), rx));
-        Ok(GroupCommit { jobs })
+        let stop = Arc::new(Notify::new());
+        tokio::spawn(writer(conn, pool.clone(), rx, Arc::clone(&stop)));
+        Ok(GroupCommit { jobs, stop })
+    }
+
+    /// Ends the writer task, which gives its connection back: closing the pool waits for every
+    /// connection, and the writer's would otherwise stay out as long as the store lives.
+    pub(crate) fn stop(&self) {
+        self.stop.notify_one();
     }
 
     /// Queues `job` and waits until its batch has committed (or failed).
@@ -130,8 +139,20 @@ fn exec<'c>(conn: &'c mut AnyConnection, sql: &'static str) -> BoxFuture<'c, Sto
 }
 
 /// The writer loop: one batch per iteration, until every handle is dropped.
-async fn writer(mut conn: PoolConnection<Any>, pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
+async fn writer(
+    mut conn: PoolConnection<Any>,
+    pool: AnyPool,
+    mut rx: mpsc::Receiver<Job>,
+    stop: Arc<Notify>,
+) {
+    loop {
+        let first = tokio::select! {
+            job = rx.recv() => match job {
+                Some(job) => job,
+                None => break,
+            },
+            _ = stop.notified() => break,
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
