@@ -251,11 +251,12 @@ pub struct AcceptSuggestion {
     pub name: Option<String>,
 }
 
-/// An incident (a DevLake issue of type `INCIDENT`).
+/// An incident: a DevLake issue of type `INCIDENT`, or one of ferry's incident API.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct IncidentInfo {
     pub id: i64,
-    pub integration_id: i64,
+    /// The DevLake connection that sent it; `null` for an incident of ferry's API.
+    pub integration_id: Option<i64>,
     pub key: String,
     pub title: String,
     /// `TODO`, `IN_PROGRESS` or `DONE`.
@@ -271,6 +272,89 @@ pub struct IncidentInfo {
     pub updated_at: Option<String>,
     pub resolved_at: Option<String>,
     pub lead_time_minutes: Option<i64>,
+    /// The deployment the incident names explicitly, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<i64>,
+    /// `api` or `ingested`: which id space `deployment_id` is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_source: Option<String>,
+}
+
+/// `POST /api/v1/incidents`. Times are RFC 3339 (no zone = UTC); `created_at` defaults to now.
+/// `deployment_id` names an API deployment, or an ingested one with
+/// `"deployment_source": "ingested"`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CreateIncident {
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub resolved_at: Option<String>,
+    #[serde(default)]
+    pub deployment_id: Option<i64>,
+    #[serde(default)]
+    pub deployment_source: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `PATCH /api/v1/incidents/{id}`: resolves the incident at `resolved_at` (default: now).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ResolveIncident {
+    #[serde(default)]
+    pub resolved_at: Option<String>,
+    /// Optional; only `DONE` / `resolved` (any case) is accepted.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// `POST /api/v1/repos/{owner}/{repo}/pulls`: a pull request, so DORA counts its lead time
+/// from its first commit. Commit author times come from the git mirror when not given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CreatePull {
+    #[serde(default)]
+    pub number: Option<i64>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub merged_at: Option<String>,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+    #[serde(default)]
+    pub commits: Vec<PullCommit>,
+}
+
+/// A commit of a pull request: a sha, or `{"sha", "authored_at"}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum PullCommit {
+    Sha(String),
+    Full {
+        sha: String,
+        #[serde(default)]
+        authored_at: Option<String>,
+    },
+}
+
+/// A pull request as ferry knows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PullInfo {
+    pub repository: String,
+    pub number: i64,
+    pub title: String,
+    pub created_at: String,
+    pub merged_at: Option<String>,
+    pub merge_commit_sha: Option<String>,
+    /// When its first commit was authored (its creation time when no commit time is known).
+    pub started_at: String,
+    pub commits: Vec<String>,
 }
 
 /// `GET /api/v1/healthz`-style readiness answer.

@@ -7,6 +7,7 @@
 //!   (on by default) ([`server`]).
 
 mod client;
+mod dora;
 mod ingest;
 #[cfg(feature = "server")]
 mod server;
@@ -54,6 +55,8 @@ enum Command {
     Incidents(ingest::IncidentsArgs),
     /// Backfill deploys from an NDJSON file of an integration's payloads (idempotent).
     Import(ingest::ImportArgs),
+    /// The four DORA metrics and their levels.
+    Dora(dora::DoraArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
             Command::Service(a) => ingest::service(a).await,
             Command::Incidents(a) => ingest::incidents(a).await,
             Command::Import(a) => ingest::import(a).await,
+            Command::Dora(a) => dora::dora(a).await,
         }
     });
     match result {

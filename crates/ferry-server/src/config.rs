@@ -35,6 +35,16 @@ struct FileConfig {
     external_url: Option<String>,
     admin_token: Option<Secret>,
     data_dir: Option<PathBuf>,
+    dora: Option<DoraFileConfig>,
+}
+
+/// `[dora]` of `ferry.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoraFileConfig {
+    /// Environment names (any case) that make an ingested deploy production-class besides
+    /// production, prod and prd.
+    production_environments: Option<Vec<String>>,
 }
 
 /// The resolved settings.
@@ -48,6 +58,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub data_dir: PathBuf,
     pub body_limit: usize,
+    /// `dora.production_environments`, lower-cased.
+    pub dora_production_environments: Vec<String>,
 }
 
 impl Config {
@@ -83,6 +95,14 @@ impl Config {
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             body_limit: DEFAULT_BODY_LIMIT,
+            dora_production_environments: file
+                .dora
+                .and_then(|d| d.production_environments)
+                .unwrap_or_default()
+                .iter()
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect(),
         })
     }
 }

@@ -221,6 +221,43 @@ impl Mirror {
         }
     }
 
+    /// The commits reachable from `sha` and not from `prev` (`git log prev..sha`), newest
+    /// first, with author times; just `sha` without `prev`. At most `cap` commits: a `prev`
+    /// that is not an ancestor (a force-push) must not make one deployment carry all history.
+    /// Fetches once when `sha` is not in the mirror yet.
+    pub async fn walk(
+        &self,
+        prev: Option<&str>,
+        sha: &str,
+        cap: usize,
+    ) -> Result<Vec<(Sha, i64)>, GitError> {
+        let sha = Sha::parse(sha).map_err(|e| GitError::Command("log", e.to_string()))?;
+        if !self.snapshot().index.has_commit(&sha) {
+            self.refresh_if_stale().await?;
+        }
+        let prev = prev
+            .and_then(|p| Sha::parse(p).ok())
+            .filter(|p| self.snapshot().index.has_commit(p));
+        let range = match &prev {
+            Some(p) => format!("{}..{}", p.as_str(), sha.as_str()),
+            None => sha.as_str().to_owned(),
+        };
+        let max = format!("--max-count={}", if prev.is_some() { cap } else { 1 });
+        let out = git(
+            "log",
+            Some(&self.path),
+            &["log", "--format=%H %at", &max, &range, "--"],
+        )
+        .await?;
+        Ok(out
+            .lines()
+            .filter_map(|line| {
+                let (h, t) = line.split_once(' ')?;
+                Some((Sha::parse(h).ok()?, t.trim().parse().ok()?))
+            })
+            .collect())
+    }
+
     /// Starts [`refresh_if_stale`](Self::refresh_if_stale) on a task unless one is running.
     fn renew_in_background(self: &Arc<Self>) {
         if self

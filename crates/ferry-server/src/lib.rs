@@ -11,6 +11,7 @@
 //! - [`wire`]: store records → wire types of each family; [`urls`]: absolute URLs and `Link`.
 //! - [`error`]: one error type per API family and the error strategy.
 //! - [`git`]: git mirrors and in-memory ref resolution.
+//! - [`dora`]: DORA change data upkeep (mirror walks) and report inputs.
 //! - [`admin`]: what `ferry admin …` does on the database directly.
 //! - [`cache`]: one-second caches of the token and repository every request looks up.
 //! - [`config`], [`secret`], [`state`].
@@ -18,6 +19,7 @@
 pub mod admin;
 pub mod cache;
 pub mod config;
+pub mod dora;
 pub mod error;
 pub mod extract;
 pub mod git;

@@ -10,7 +10,7 @@ use crate::telemetry;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -104,7 +104,14 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
                 .patch(native::services::update)
                 .delete(native::services::delete),
         )
-        .route("/incidents", get(native::incidents::list))
+        .route(
+            "/incidents",
+            get(native::incidents::list).post(native::incidents::create),
+        )
+        .route("/incidents/{id}", patch(native::incidents::resolve))
+        .route("/repos/{owner}/{repo}/pulls", post(native::pulls::create))
+        .route("/dora", get(native::dora::report))
+        .route("/dora/series", get(native::dora::series))
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -4,6 +4,7 @@
 //! when they asked for port 0, and print it only once connections are accepted.
 
 use crate::config::Config;
+use crate::dora::DoraKeeper;
 use crate::extract::auth::{generate_token, hash_token};
 use crate::git::Mirrors;
 use crate::router;
@@ -78,9 +79,17 @@ impl App {
             .external_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
+        let mirrors = Arc::new(Mirrors::new(&config.data_dir));
+        let dora = DoraKeeper::new(
+            Arc::clone(&store),
+            Arc::clone(&mirrors),
+            config.dora_production_environments.clone(),
+        );
+        dora.spawn();
         let state = AppState {
             store,
-            mirrors: Arc::new(Mirrors::new(&config.data_dir)),
+            mirrors,
+            dora,
             urls: Arc::new(Urls::new(&external_url)),
             metrics: telemetry::metrics_handle(),
             tokens: Default::default(),

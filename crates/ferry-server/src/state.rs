@@ -2,6 +2,7 @@
 //! (all fields are shared pointers). No globals.
 
 use crate::cache::Recent;
+use crate::dora::DoraKeeper;
 use crate::git::Mirrors;
 use crate::urls::Urls;
 use ferry_store::model::{Integration, Repo, Token};
@@ -22,4 +23,6 @@ pub struct AppState {
     /// Ingestion integrations every post looks up: `s:<secret hash>` (OpsLevel uuid) or
     /// `c:<connection id>` (DevLake).
     pub integrations: Arc<Recent<String, Integration>>,
+    /// DORA change data upkeep and report inputs.
+    pub dora: Arc<DoraKeeper>,
 }

@@ -407,7 +407,8 @@ pub struct NewIssue {
 #[derive(Debug, Clone)]
 pub struct Issue {
     pub id: IssueId,
-    pub integration_id: IntegrationId,
+    /// `None` for an incident of ferry's own API.
+    pub integration_id: Option<IntegrationId>,
     pub issue_key: String,
     pub title: String,
     pub status: IssueStatus,
@@ -427,6 +428,8 @@ pub struct Issue {
     pub lead_time_minutes: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The deployment the incident names explicitly (ferry's incident API).
+    pub deployment: Option<DeploymentRef>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -436,4 +439,100 @@ pub struct IncidentFilter {
     /// Created (in the tracker) at or after / before.
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+}
+
+// ---- DORA (issue 4) ---------------------------------------------------------------------------
+
+/// What one DORA report reads (see [`crate::DoraStore::dora_facts`]).
+#[derive(Debug, Clone)]
+pub struct DoraQuery {
+    /// Deployments finishing in `[from, until)`.
+    pub from: Timestamp,
+    pub until: Timestamp,
+    /// Empty = every service (and deployments of no service).
+    pub services: Vec<ServiceId>,
+    /// Lower-cased environment name; `None` = every production-class environment.
+    pub environment: Option<String>,
+    /// Lower-cased names that make an ingested deploy production-class besides
+    /// production/prod/prd (`dora.production_environments`).
+    pub extra_production: Vec<String>,
+}
+
+/// The facts of one report, in the DORA engine's terms.
+#[derive(Debug, Clone, Default)]
+pub struct DoraFacts {
+    pub deployments: Vec<ferry_domain::dora::DeploymentFact>,
+    pub changes: Vec<ferry_domain::dora::ChangeFact>,
+    pub incidents: Vec<ferry_domain::dora::IncidentFact>,
+    pub any_deployment_ever: bool,
+}
+
+/// A successful deployment whose new commits are still to be read from a git mirror.
+#[derive(Debug, Clone)]
+pub struct PendingDora {
+    pub dora_id: i64,
+    pub heads: Vec<PendingHead>,
+}
+
+/// One repository of a [`PendingDora`]: walk `prev..sha` (or just `sha` without `prev`).
+#[derive(Debug, Clone)]
+pub struct PendingHead {
+    pub repo_key: String,
+    pub repo_id: RepoId,
+    pub slug: RepoSlug,
+    pub git_url: String,
+    pub sha: String,
+    /// The sha of the previous successful deployment of the repository and environment.
+    pub prev: Option<String>,
+}
+
+/// A commit read from a mirror: its sha and author time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkedCommit {
+    pub sha: String,
+    pub authored_at: Option<Timestamp>,
+}
+
+/// `POST /api/v1/repos/{owner}/{repo}/pulls`.
+#[derive(Debug, Clone)]
+pub struct NewPullRequest {
+    pub repo_id: RepoId,
+    pub number: i64,
+    pub title: String,
+    pub created_at: Timestamp,
+    pub merged_at: Option<Timestamp>,
+    pub merge_commit_sha: Option<String>,
+    /// The PR's commits (not the merge commit), with author times when known.
+    pub commits: Vec<WalkedCommit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PullRequest {
+    pub repo_id: RepoId,
+    pub number: i64,
+    pub title: String,
+    pub created_at: Timestamp,
+    pub merged_at: Option<Timestamp>,
+    pub merge_commit_sha: Option<String>,
+    pub started_at: Timestamp,
+    pub commits: Vec<String>,
+}
+
+/// Which deployment an incident names explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentRef {
+    Api(DeploymentId),
+    Ingested(IngestedDeploymentId),
+}
+
+/// `POST /api/v1/incidents`.
+#[derive(Debug, Clone)]
+pub struct NewIncident {
+    pub service_id: ServiceId,
+    pub title: String,
+    pub created_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub deployment: Option<DeploymentRef>,
+    pub url: Option<String>,
+    pub description: Option<String>,
 }

@@ -5,8 +5,8 @@ use crate::model::*;
 use crate::StoreResult;
 use async_trait::async_trait;
 use ferry_domain::{
-    DeploymentId, EnvName, IntegrationId, Page, RepoId, RepoSlug, ServiceId, Sha, StatusId,
-    SuggestionId, TokenId,
+    DeploymentId, EnvName, IntegrationId, IssueId, Page, RepoId, RepoSlug, ServiceId, Sha,
+    StatusId, SuggestionId, Timestamp, TokenId,
 };
 
 #[async_trait]
@@ -158,10 +158,45 @@ pub trait IngestStore: Send + Sync {
     ) -> StoreResult<(Vec<Issue>, u64)>;
 }
 
+/// DORA (spec/dora.md): the change data kept beside deployments, pull requests, incidents of
+/// ferry's own API, and the facts one report reads. The rows DORA needs are written in the
+/// transaction of the deployment, status or ingest that makes them; only the walk of a git
+/// mirror happens after (see [`pending_dora`](DoraStore::pending_dora)).
+#[async_trait]
+pub trait DoraStore: Send + Sync {
+    /// The deployments, changes and incidents a report over `q` needs (see
+    /// `ferry_domain::dora::DoraInput` for what "needs" means).
+    async fn dora_facts(&self, q: &DoraQuery) -> StoreResult<DoraFacts>;
+    /// Successful deployments whose new commits must still be read from a git mirror, oldest
+    /// first.
+    async fn pending_dora(&self, limit: u32) -> StoreResult<Vec<PendingDora>>;
+    /// Records the commits walked for a pending deployment (per `repo_key`) and clears its
+    /// pending mark. Idempotent: walking twice records nothing twice.
+    async fn complete_dora(
+        &self,
+        dora_id: i64,
+        walked: Vec<(String, Vec<WalkedCommit>)>,
+    ) -> StoreResult<()>;
+    /// Creates or replaces a pull request and re-keys the changes of its commits.
+    async fn upsert_pull_request(&self, new: NewPullRequest) -> StoreResult<PullRequest>;
+    /// `NotFound` when the explicit deployment does not exist.
+    async fn create_incident(&self, new: NewIncident) -> StoreResult<Issue>;
+    /// Any incident (API or DevLake) by id.
+    async fn incident(&self, id: IssueId) -> StoreResult<Option<Issue>>;
+    /// Sets `DONE` and the resolution time. `NotFound` if unknown.
+    async fn resolve_incident(&self, id: IssueId, at: Timestamp) -> StoreResult<Issue>;
+}
+
 /// The whole store: every aggregate plus health.
 #[async_trait]
 pub trait Store:
-    TokenStore + RepoStore + DeploymentStore + EnvironmentStore + CommitStatusStore + IngestStore
+    TokenStore
+    + RepoStore
+    + DeploymentStore
+    + EnvironmentStore
+    + CommitStatusStore
+    + IngestStore
+    + DoraStore
 {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -5,7 +5,8 @@ use ferry_api_types::native as api;
 use ferry_domain::ingest::{DeployResult, IntegrationKind};
 use ferry_domain::RepoSlug;
 use ferry_store::model::{
-    Deployment, IngestedDeployment, Integration, Issue, Repo, Service, Suggestion, Token,
+    Deployment, DeploymentRef, IngestedDeployment, Integration, Issue, PullRequest, Repo, Service,
+    Suggestion, Token,
 };
 
 pub fn token(t: &Token) -> api::TokenInfo {
@@ -164,7 +165,7 @@ pub fn suggestion(s: &Suggestion) -> api::SuggestionInfo {
 pub fn incident(i: &Issue) -> api::IncidentInfo {
     api::IncidentInfo {
         id: i.id.get(),
-        integration_id: i.integration_id.get(),
+        integration_id: i.integration_id.map(|i| i.get()),
         key: i.issue_key.clone(),
         title: i.title.clone(),
         status: i.status.as_str().to_owned(),
@@ -179,5 +180,29 @@ pub fn incident(i: &Issue) -> api::IncidentInfo {
         updated_at: i.updated_date.map(|t| t.to_github()),
         resolved_at: i.resolution_date.map(|t| t.to_github()),
         lead_time_minutes: i.lead_time_minutes,
+        deployment_id: i.deployment.map(|d| match d {
+            DeploymentRef::Api(id) => id.get(),
+            DeploymentRef::Ingested(id) => id.get(),
+        }),
+        deployment_source: i.deployment.map(|d| {
+            match d {
+                DeploymentRef::Api(_) => "api",
+                DeploymentRef::Ingested(_) => "ingested",
+            }
+            .to_owned()
+        }),
+    }
+}
+
+pub fn pull(repo: &RepoSlug, p: &PullRequest) -> api::PullInfo {
+    api::PullInfo {
+        repository: repo.full_name(),
+        number: p.number,
+        title: p.title.clone(),
+        created_at: p.created_at.to_github(),
+        merged_at: p.merged_at.map(|t| t.to_github()),
+        merge_commit_sha: p.merge_commit_sha.clone(),
+        started_at: p.started_at.to_github(),
+        commits: p.commits.clone(),
     }
 }

@@ -23,8 +23,8 @@ use ferry_domain::ingest::{
     DevLakeAuth, IntegrationKind, IssueStatus, ServiceAlias,
 };
 use ferry_domain::{
-    DeploymentSource, IngestedDeploymentId, IntegrationId, IssueId, Page, RepoId, RepoSlug,
-    ServiceId, SuggestionId, Timestamp,
+    DeploymentId, DeploymentSource, IngestedDeploymentId, IntegrationId, IssueId, Page, RepoId,
+    RepoSlug, ServiceId, SuggestionId, Timestamp,
 };
 use sqlx::any::AnyArguments;
 use sqlx::query::{QueryAs, QueryScalar};
@@ -194,17 +194,18 @@ impl CommitRow {
     }
 }
 
-const ISSUE_COLS: &str = "i.id, i.integration_id, i.issue_key, i.title, i.status, \
+pub(super) const ISSUE_COLS: &str = "i.id, i.integration_id, i.issue_key, i.title, i.status, \
     i.original_status, i.issue_type, i.incident, i.service_id, s.name AS service_name, i.url, \
     i.description, i.priority, i.severity, i.component, i.created_date, i.updated_date, \
-    i.resolution_date, i.lead_time_minutes, i.created_at, i.updated_at";
+    i.resolution_date, i.lead_time_minutes, i.created_at, i.updated_at, i.deployment_id, \
+    i.ingested_deployment_id";
 
-const ISSUE_FROM: &str = "issues i LEFT JOIN services s ON s.id = i.service_id";
+pub(super) const ISSUE_FROM: &str = "issues i LEFT JOIN services s ON s.id = i.service_id";
 
 #[derive(sqlx::FromRow)]
-struct IssueRow {
+pub(super) struct IssueRow {
     id: i64,
-    integration_id: i64,
+    integration_id: Option<i64>,
     issue_key: String,
     title: String,
     status: String,
@@ -224,13 +225,21 @@ struct IssueRow {
     lead_time_minutes: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    deployment_id: Option<i64>,
+    ingested_deployment_id: Option<i64>,
 }
 
 impl IssueRow {
-    fn into_issue(self) -> StoreResult<Issue> {
+    pub(super) fn into_issue(self) -> StoreResult<Issue> {
+        let deployment = match (self.deployment_id, self.ingested_deployment_id) {
+            (Some(id), _) => Some(DeploymentRef::Api(DeploymentId(id))),
+            (None, Some(id)) => Some(DeploymentRef::Ingested(IngestedDeploymentId(id))),
+            (None, None) => None,
+        };
         Ok(Issue {
             id: IssueId(self.id),
-            integration_id: IntegrationId(self.integration_id),
+            integration_id: self.integration_id.map(IntegrationId),
+            deployment,
             issue_key: self.issue_key,
             title: self.title,
             status: self.status.parse::<IssueStatus>()?,
@@ -256,7 +265,7 @@ impl IssueRow {
 
 // ---- helpers ----------------------------------------------------------------------------
 
-fn bind_all_as<'q, O>(
+pub(super) fn bind_all_as<'q, O>(
     binds: &'q [Bind],
     mut q: QueryAs<'q, Any, O, AnyArguments<'q>>,
 ) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
@@ -269,7 +278,7 @@ fn bind_all_as<'q, O>(
     q
 }
 
-fn bind_all_scalar<'q, O>(
+pub(super) fn bind_all_scalar<'q, O>(
     binds: &'q [Bind],
     mut q: QueryScalar<'q, Any, O, AnyArguments<'q>>,
 ) -> QueryScalar<'q, Any, O, AnyArguments<'q>> {
@@ -283,18 +292,18 @@ fn bind_all_scalar<'q, O>(
 }
 
 /// Clauses with `$N` placeholders numbered across several clause lists sharing one bind list.
-struct Params {
-    binds: Vec<Bind>,
+pub(super) struct Params {
+    pub(super) binds: Vec<Bind>,
 }
 
 impl Params {
-    fn add(&mut self, v: Bind) -> String {
+    pub(super) fn add(&mut self, v: Bind) -> String {
         self.binds.push(v);
         format!("${}", self.binds.len())
     }
 }
 
-fn where_sql(clauses: &[String]) -> String {
+pub(super) fn where_sql(clauses: &[String]) -> String {
     if clauses.is_empty() {
         String::new()
     } else {
@@ -430,6 +439,7 @@ async fn attach_alias(
     .bind(&key)
     .execute(&mut *conn)
     .await?;
+    super::dora::sync_services(conn, Some((service.get(), &key)), &[]).await?;
     sqlx::query("DELETE FROM service_suggestions WHERE alias_key = $1")
         .bind(&key)
         .execute(&mut *conn)
@@ -495,6 +505,14 @@ async fn apply_service_input(
         attach_alias(conn, service, &alias).await?;
     }
     if let Some(repos) = &input.repos {
+        let mut touched: Vec<i64> =
+            sqlx::query_scalar("SELECT repo_id FROM service_repos WHERE service_id = $1")
+                .bind(service.get())
+                .fetch_all(&mut *conn)
+                .await?;
+        touched.extend(repos.iter().map(|r| r.get()));
+        touched.sort_unstable();
+        touched.dedup();
         sqlx::query("DELETE FROM service_repos WHERE service_id = $1")
             .bind(service.get())
             .execute(&mut *conn)
@@ -509,6 +527,7 @@ async fn apply_service_input(
             .execute(&mut *conn)
             .await?;
         }
+        super::dora::sync_services(conn, None, &touched).await?;
     }
     Ok(())
 }
@@ -730,6 +749,56 @@ async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> Sto
         .bind(commit.author.as_deref())
         .execute(&mut *conn)
         .await?;
+    }
+
+    if new.result == DeployResult::Success {
+        // A re-post keeps the commits it does not repeat: DORA sees all the deploy has.
+        let commits: Vec<(String, String, Option<i64>, Option<i64>)> = if existing.is_some() {
+            sqlx::query_as(
+                "SELECT repo_url, sha, repo_id, authored_at FROM ingested_commits \
+                 WHERE deployment_id = $1 ORDER BY repo_url, sha",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?
+        } else {
+            new.commits
+                .iter()
+                .zip(&repo_ids)
+                .map(|(c, r)| {
+                    let at = c.authored_at.map(Timestamp::unix);
+                    (c.repo_url.clone(), c.sha.clone(), r.map(RepoId::get), at)
+                })
+                .collect()
+        };
+        let heads = commits
+            .into_iter()
+            .map(|(url, sha, repo, authored)| super::dora::Head {
+                repo_key: super::dora::ingested_repo_key(
+                    repo,
+                    &url,
+                    service,
+                    alias_key.as_deref(),
+                    new.integration_id.get(),
+                ),
+                repo_id: repo,
+                named: vec![(sha.clone(), authored)],
+                sha,
+            })
+            .collect();
+        let success = super::dora::Success {
+            api: None,
+            ingested: Some(id),
+            service,
+            integration: Some(new.integration_id.get()),
+            production: super::dora::is_production_name(&new.environment),
+            environment: new.environment.clone(),
+            finished_at: new.finished_at.unix(),
+            heads,
+        };
+        super::dora::record_ingested(conn, success, existing.is_some()).await?;
+    } else if existing.is_some() {
+        super::dora::forget(conn, super::dora::Source::Ingested(id)).await?;
     }
 
     if existing.is_some() {
@@ -1068,14 +1137,21 @@ impl IngestStore for SqlStore {
                 // Explicit rather than relying on ON DELETE actions: SQLite enforces them
                 // only with foreign keys on, which every ferry connection has, but the
                 // statement order documents what a delete keeps.
+                let repos: Vec<i64> =
+                    sqlx::query_scalar("SELECT repo_id FROM service_repos WHERE service_id = $1")
+                        .bind(id.get())
+                        .fetch_all(&mut *c)
+                        .await?;
                 for sql in [
                     "UPDATE ingested_deployments SET service_id = NULL WHERE service_id = $1",
+                    "UPDATE dora_deployments SET service_id = NULL WHERE service_id = $1",
                     "UPDATE issues SET service_id = NULL WHERE service_id = $1",
                     "DELETE FROM service_aliases WHERE service_id = $1",
                     "DELETE FROM service_repos WHERE service_id = $1",
                 ] {
                     sqlx::query(sql).bind(id.get()).execute(&mut *c).await?;
                 }
+                super::dora::sync_services(c, None, &repos).await?;
                 let done = sqlx::query("DELETE FROM services WHERE id = $1")
                     .bind(id.get())
                     .execute(&mut *c)

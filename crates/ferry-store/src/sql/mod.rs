@@ -4,6 +4,7 @@
 //! domain records by `into_*` functions that parse every state and value, so a bad row
 //! surfaces as [`StoreError::Corrupt`] instead of a panic.
 
+mod dora;
 mod ingest;
 mod postgres;
 mod rows;
@@ -629,6 +630,22 @@ impl DeploymentStore for SqlStore {
                 )
                 .await?;
                 ensure_environment(c, repo, &environment, now).await?;
+                match new.state {
+                    StatusState::Success => {
+                        dora::record_api_success(
+                            c,
+                            dep.id.get(),
+                            environment.as_str(),
+                            dep.production_environment,
+                            now,
+                        )
+                        .await?
+                    }
+                    StatusState::Failure | StatusState::Error => {
+                        dora::forget(c, dora::Source::Api(dep.id.get())).await?
+                    }
+                    _ => {}
+                }
 
                 let mut inactivated = Vec::new();
                 if new.state == StatusState::Success && new.auto_inactive {

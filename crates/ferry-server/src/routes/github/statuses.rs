@@ -106,6 +106,10 @@ pub async fn create(
         .create_status(repo.id, new)
         .await
         .map_err(|e| GhError::from(e).doc(DOC_CREATE))?;
+    if created.status.state == StatusState::Success && repo.git_url.is_some() {
+        // The new commits of this deployment are read from the mirror in the background.
+        state.dora.kick();
+    }
     let body = wire::status(&state.urls, &repo.slug, &created.status);
     let location = body.url.clone();
     Ok(with_location(json(StatusCode::CREATED, &body)?, &location))

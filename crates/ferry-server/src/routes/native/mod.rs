@@ -2,9 +2,11 @@
 //! `/api/openapi.json` (see [`ApiDoc`]).
 
 pub mod deployments;
+pub mod dora;
 pub mod imports;
 pub mod incidents;
 pub mod integrations;
+pub mod pulls;
 pub mod repos;
 pub mod services;
 pub mod tokens;
@@ -22,7 +24,8 @@ use utoipa::OpenApi;
         integrations::create, integrations::list, integrations::delete, imports::import,
         services::create, services::list, services::get, services::update, services::delete,
         services::suggestions, services::accept, services::dismiss,
-        incidents::list,
+        incidents::list, incidents::create, incidents::resolve,
+        pulls::create, dora::report, dora::series,
     ),
     components(schemas(
         api::ErrorBody, api::ErrorDetail, api::CreateToken, api::TokenInfo, api::CreatedToken,
@@ -30,6 +33,7 @@ use utoipa::OpenApi;
         api::CreateIntegration, api::IntegrationInfo, api::CreatedIntegration,
         api::ServiceBody, api::ServiceInfo, api::SuggestionInfo, api::AcceptSuggestion,
         api::IncidentInfo, api::ImportResult, api::ImportError,
+        api::CreateIncident, api::ResolveIncident, api::CreatePull, api::PullCommit, api::PullInfo,
     )),
     modifiers(&TokenAuth),
     security(("token" = []))

@@ -1,0 +1,237 @@
+//! The computation shared by [`super::report`] and [`super::series`]: one pass over the input
+//! reduces it to per-day counts and dated samples, then any tiling of the range into buckets
+//! (one bucket for a report) is graded from those without looking at the input again.
+//!
+//! Cost for D deployments, C changes, I incidents: an index of the counted deployments by key
+//! (one lookup per change and incident, see [`super::counted`]), attribution in
+//! O(D log I + I log I), then O(C + I + days) to group samples by bucket and select medians.
+//! Per-day counts are additive, so frequency and failure rate of any bucket are sums over
+//! its days; medians are not, so lead-time and recovery samples are grouped by bucket
+//! (counting sort) and each group is selected once.
+
+use super::attribution::attribute;
+use super::counted::Counted;
+use super::range::{date_of, day_number, month_of, week_of, SECS_PER_DAY};
+use super::{failure, frequency, lead_time, recovery, Benchmark, DoraInput, DoraReport};
+
+/// The input reduced to the days of the range (index 0 = `range.from()`).
+pub(crate) struct Prepared {
+    benchmark: Benchmark,
+    ever_deployed: bool,
+    first_day: i64,
+    week: Vec<i64>,
+    month: Vec<i64>,
+    deploys: Vec<u32>,
+    failed: Vec<u32>,
+    dropped: Vec<u32>,
+    /// (day of the deployment's finish, lead time in seconds ≥ 0).
+    lead: Vec<(u32, i64)>,
+    /// (first day, last day, seconds ≥ 0): the sample belongs to a bucket holding both days.
+    /// 2023: deployment finish day and resolution day; 2021: the resolution day twice.
+    recovery: Vec<(u32, u32, i64)>,
+}
+
+impl Prepared {
+    pub(crate) fn new(input: &DoraInput) -> Prepared {
+        let range = input.range;
+        let first_day = day_number(range.from());
+        let n_days = range.days() as usize;
+        let (start, end) = (range.start().unix(), range.end_exclusive().unix());
+        let in_range = |secs: i64| start <= secs && secs < end;
+        // Day index in the range of a time in it.
+        let offset = |secs: i64| ((secs - start) / SECS_PER_DAY) as u32;
+
+        let (mut week, mut month) = (Vec::with_capacity(n_days), Vec::with_capacity(n_days));
+        for day in first_day..first_day + n_days as i64 {
+            week.push(week_of(day));
+            month.push(month_of(date_of(day)));
+        }
+
+        let counted = Counted::new(&input.deployments, start, end);
+        let mut deploys = vec![0u32; n_days];
+        for (_, at) in counted.iter() {
+            deploys[offset(at) as usize] += 1;
+        }
+
+        let mut dropped = vec![0u32; n_days];
+        let mut lead = Vec::with_capacity(input.changes.len());
+        for change in &input.changes {
+            let Some(slot) = counted.slot(change.deployment) else {
+                continue;
+            };
+            let finished = counted.finished(slot);
+            let secs = finished.saturating_sub(change.started_at.unix());
+            if secs < 0 {
+                dropped[offset(finished) as usize] += 1;
+            } else {
+                lead.push((offset(finished), secs));
+            }
+        }
+
+        let mut is_failed = vec![false; counted.slots()];
+        let mut recovery = Vec::new();
+        let attributed = attribute(&input.deployments, &input.incidents);
+        for (incident, key) in input.incidents.iter().zip(attributed) {
+            let Some(slot) = key.and_then(|k| counted.slot(k)) else {
+                continue;
+            };
+            is_failed[slot] = true;
+            let resolved = incident
+                .resolved_at
+                .map(|t| t.unix())
+                .filter(|&t| in_range(t));
+            if let (Benchmark::B2023, Some(resolved)) = (input.benchmark, resolved) {
+                let finished = counted.finished(slot);
+                // Negative (resolved before the deployment it is blamed on finished, as an
+                // explicit attribution allows): not a recovery time, left out.
+                let secs = resolved.saturating_sub(finished);
+                if secs >= 0 {
+                    recovery.push((offset(finished), offset(resolved), secs));
+                }
+            }
+        }
+        let mut failed = vec![0u32; n_days];
+        for (slot, at) in counted.iter() {
+            if is_failed[slot] {
+                failed[offset(at) as usize] += 1;
+            }
+        }
+
+        if input.benchmark == Benchmark::B2021 {
+            for incident in input.incidents.iter().filter(|i| i.in_scope) {
+                let resolved = incident
+                    .resolved_at
+                    .map(|t| t.unix())
+                    .filter(|&t| in_range(t));
+                let Some(resolved) = resolved else {
+                    continue;
+                };
+                // Negative (resolved before created): bad data, left out.
+                let secs = resolved.saturating_sub(incident.created_at.unix());
+                if secs >= 0 {
+                    recovery.push((offset(resolved), offset(resolved), secs));
+                }
+            }
+        }
+
+        Prepared {
+            benchmark: input.benchmark,
+            // In-scope facts are counted-kind deployments of the scope: evidence enough.
+            ever_deployed: input.any_deployment_ever
+                || input.deployments.iter().any(|f| f.in_scope),
+            first_day,
+            week,
+            month,
+            deploys,
+            failed,
+            dropped,
+            lead,
+            recovery,
+        }
+    }
+
+    /// Consecutive days with the same week (or month) number: the buckets of a series.
+    pub(crate) fn tiles(&self, by_month: bool) -> Vec<(usize, usize)> {
+        let unit = if by_month { &self.month } else { &self.week };
+        let mut tiles = Vec::new();
+        let mut start = 0;
+        for i in 1..=unit.len() {
+            if i == unit.len() || unit[i] != unit[start] {
+                tiles.push((start, i - 1));
+                start = i;
+            }
+        }
+        tiles
+    }
+
+    /// The whole range as one bucket.
+    pub(crate) fn whole(&self) -> Vec<(usize, usize)> {
+        vec![(0, self.deploys.len() - 1)]
+    }
+
+    /// One report per bucket; `buckets` are day offsets `(first, last)` that tile the range in
+    /// order.
+    pub(crate) fn reports(&self, buckets: &[(usize, usize)]) -> Vec<DoraReport> {
+        let mut bucket_of = vec![0u32; self.deploys.len()];
+        for (b, &(first, last)) in buckets.iter().enumerate() {
+            bucket_of[first..=last].fill(b as u32);
+        }
+        let lead = group(buckets.len(), &self.lead, |&(day, secs)| {
+            Some((bucket_of[day as usize], secs))
+        });
+        let recovery = group(buckets.len(), &self.recovery, |&(a, b, secs)| {
+            let bucket = bucket_of[a as usize];
+            (bucket == bucket_of[b as usize]).then_some((bucket, secs))
+        });
+        let (mut lead, mut recovery) = (lead, recovery);
+        buckets
+            .iter()
+            .enumerate()
+            .map(|(b, &(first, last))| {
+                let days = first..=last;
+                let sum = |v: &[u32]| v[days.clone()].iter().map(|&n| u64::from(n)).sum::<u64>();
+                DoraReport {
+                    from: date_of(self.first_day + first as i64),
+                    to: date_of(self.first_day + last as i64),
+                    benchmark: self.benchmark,
+                    deployment_frequency: frequency::compute(
+                        frequency::Days {
+                            deploys: &self.deploys[days.clone()],
+                            week: &self.week[days.clone()],
+                            month: &self.month[days.clone()],
+                        },
+                        self.benchmark,
+                        self.ever_deployed,
+                    ),
+                    lead_time_for_changes: lead_time::compute(
+                        lead.bucket(b),
+                        sum(&self.dropped),
+                        self.benchmark,
+                    ),
+                    change_failure_rate: failure::compute(
+                        sum(&self.deploys),
+                        sum(&self.failed),
+                        self.benchmark,
+                    ),
+                    recovery: recovery::compute(recovery.bucket(b), self.benchmark),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Sample values grouped by bucket, each group contiguous.
+struct Grouped {
+    /// `starts[b]..starts[b + 1]` is bucket b's slice of `values`.
+    starts: Vec<usize>,
+    values: Vec<i64>,
+}
+
+impl Grouped {
+    fn bucket(&mut self, b: usize) -> &mut [i64] {
+        &mut self.values[self.starts[b]..self.starts[b + 1]]
+    }
+}
+
+/// Counting sort of `samples` into `n` buckets; `place` gives a sample's bucket and value, or
+/// `None` when it belongs to no bucket.
+fn group<S>(n: usize, samples: &[S], place: impl Fn(&S) -> Option<(u32, i64)>) -> Grouped {
+    let mut starts = vec![0usize; n + 1];
+    for s in samples {
+        if let Some((b, _)) = place(s) {
+            starts[b as usize + 1] += 1;
+        }
+    }
+    for b in 0..n {
+        starts[b + 1] += starts[b];
+    }
+    let mut next = starts.clone();
+    let mut values = vec![0i64; starts[n]];
+    for s in samples {
+        if let Some((b, v)) = place(s) {
+            values[next[b as usize]] = v;
+            next[b as usize] += 1;
+        }
+    }
+    Grouped { starts, values }
+}

@@ -1,0 +1,960 @@
+//! DORA change data (spec/dora.md), kept in step with deployments by the writes that make them.
+//!
+//! Map:
+//! - `dora_deployments`: one row per successful deployment, API or ingested, with what a report
+//!   filters on (service, environment, production class, finish time). Written by
+//!   [`record_api_success`] (first `success` status) and [`record_ingested`] (result SUCCESS),
+//!   dropped by [`forget`] (a later failure, or a re-post that is no longer a success).
+//! - `dora_heads` / `dora_commits`: the sha each deployment put on each repository and every
+//!   commit it carried. Without a git mirror the commits are those the payload names; with one,
+//!   the server walks `prev..sha` after the commit ([`DoraStore::pending_dora`]) and records
+//!   the walk with [`DoraStore::complete_dora`].
+//! - `dora_changes`: each change (a pull request when one is known for the commit, else the
+//!   commit) with the earliest deployment that carried it. Recomputed per key by
+//!   [`recompute`] whenever a carrier or a pull request appears or goes, so the table never
+//!   depends on the order deploys arrive in.
+//!
+//! The metric rules themselves live in `ferry_domain::dora`; [`DoraStore::dora_facts`] only
+//! selects the rows a report needs.
+
+use super::ingest::{bind_all_as, bind_all_scalar, IssueRow, Params, ISSUE_COLS, ISSUE_FROM};
+use super::{b, Bind, SqlStore};
+use crate::model::*;
+use crate::traits::DoraStore;
+use crate::{StoreError, StoreResult};
+use async_trait::async_trait;
+use ferry_domain::dora::{ChangeFact, DeployKey, DeploymentFact, IncidentFact};
+use ferry_domain::ingest::{lead_time_minutes, repo_key_from_url, IssueStatus};
+use ferry_domain::{IntegrationId, IssueId, RepoId, RepoSlug, ServiceId, Timestamp};
+use sqlx::AnyConnection;
+
+/// Ingested environments that are production-class without configuration (spec/dora.md).
+pub(super) fn is_production_name(environment: &str) -> bool {
+    matches!(
+        environment.trim().to_lowercase().as_str(),
+        "production" | "prod" | "prd"
+    )
+}
+
+/// One repository a successful deployment touched.
+pub(super) struct Head {
+    pub repo_key: String,
+    pub repo_id: Option<i64>,
+    pub sha: String,
+    /// Commits the payload names (sha, author time).
+    pub named: Vec<(String, Option<i64>)>,
+}
+
+/// A successful deployment as DORA records it.
+pub(super) struct Success {
+    pub api: Option<i64>,
+    pub ingested: Option<i64>,
+    pub service: Option<i64>,
+    pub integration: Option<i64>,
+    pub environment: String,
+    pub production: bool,
+    pub finished_at: i64,
+    pub heads: Vec<Head>,
+}
+
+/// Which deployment, by its source table.
+#[derive(Clone, Copy)]
+pub(super) enum Source {
+    Api(i64),
+    Ingested(i64),
+}
+
+impl Source {
+    fn column(self) -> (&'static str, i64) {
+        match self {
+            Source::Api(id) => ("api_deployment_id", id),
+            Source::Ingested(id) => ("ingested_deployment_id", id),
+        }
+    }
+}
+
+/// Records the first success of an API deployment (later ones change nothing).
+pub(super) async fn record_api_success(
+    c: &mut AnyConnection,
+    deployment: i64,
+    environment: &str,
+    production: bool,
+    finished_at: i64,
+) -> StoreResult<()> {
+    let known: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM dora_deployments WHERE api_deployment_id = $1")
+            .bind(deployment)
+            .fetch_optional(&mut *c)
+            .await?;
+    if known.is_some() {
+        return Ok(());
+    }
+    let (repo_id, sha, service): (i64, String, Option<i64>) = sqlx::query_as(
+        "SELECT d.repo_id, d.sha, \
+             (SELECT MIN(sr.service_id) FROM service_repos sr WHERE sr.repo_id = d.repo_id) \
+         FROM deployments d WHERE d.id = $1",
+    )
+    .bind(deployment)
+    .fetch_one(&mut *c)
+    .await?;
+    let success = Success {
+        api: Some(deployment),
+        ingested: None,
+        service,
+        integration: None,
+        environment: environment.to_owned(),
+        production,
+        finished_at,
+        heads: vec![Head {
+            repo_key: format!("r:{repo_id}"),
+            repo_id: Some(repo_id),
+            named: vec![(sha.clone(), None)],
+            sha,
+        }],
+    };
+    insert(c, success).await
+}
+
+/// The repository key of an ingested commit: its registered repository, else its URL, else
+/// (OpsLevel, which names no repository) the service or alias it deployed.
+pub(super) fn ingested_repo_key(
+    repo_id: Option<i64>,
+    repo_url: &str,
+    service: Option<i64>,
+    alias_key: Option<&str>,
+    integration: i64,
+) -> String {
+    if let Some(id) = repo_id {
+        return format!("r:{id}");
+    }
+    if !repo_url.trim().is_empty() {
+        let url = repo_key_from_url(repo_url).unwrap_or_else(|| repo_url.trim().to_lowercase());
+        return format!("u:{url}");
+    }
+    match (service, alias_key) {
+        (Some(s), _) => format!("s:{s}"),
+        (None, Some(a)) => format!("a:{a}"),
+        (None, None) => format!("i:{integration}"),
+    }
+}
+
+/// Records (or, for a re-post, replaces) a successful ingested deploy.
+pub(super) async fn record_ingested(
+    c: &mut AnyConnection,
+    success: Success,
+    replacing: bool,
+) -> StoreResult<()> {
+    if replacing {
+        if let Some(id) = success.ingested {
+            forget(c, Source::Ingested(id)).await?;
+        }
+    }
+    insert(c, success).await
+}
+
+async fn insert(c: &mut AnyConnection, s: Success) -> StoreResult<()> {
+    let environment = s.environment.trim().to_lowercase();
+    let mut mirrored = false;
+    for h in &s.heads {
+        if let Some(repo) = h.repo_id {
+            let has: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM repos WHERE id = $1 AND git_url IS NOT NULL AND git_url <> ''",
+            )
+            .bind(repo)
+            .fetch_optional(&mut *c)
+            .await?;
+            mirrored |= has.is_some();
+        }
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO dora_deployments (api_deployment_id, ingested_deployment_id, service_id, \
+             integration_id, environment_key, production, finished_at, pending) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(s.api)
+    .bind(s.ingested)
+    .bind(s.service)
+    .bind(s.integration)
+    .bind(&environment)
+    .bind(b(s.production))
+    .bind(s.finished_at)
+    .bind(b(mirrored))
+    .fetch_one(&mut *c)
+    .await?;
+    for h in &s.heads {
+        let added = sqlx::query(
+            "INSERT INTO dora_heads (dora_deployment_id, repo_key, environment_key, sha, repo_id, \
+                 finished_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (dora_deployment_id, repo_key) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&h.repo_key)
+        .bind(&environment)
+        .bind(&h.sha)
+        .bind(h.repo_id)
+        .bind(s.finished_at)
+        .execute(&mut *c)
+        .await?;
+        if added.rows_affected() > 0 && mirrored {
+            // A deploy that arrives late becomes the `prev` of the next one: walk that again
+            // (the first deployment of a repository walked only its own commit).
+            sqlx::query(
+                "UPDATE dora_deployments SET pending = 1 WHERE id IN (SELECT dora_deployment_id \
+                 FROM dora_heads WHERE repo_key = $1 AND environment_key = $2 \
+                 AND (finished_at > $3 OR (finished_at = $3 AND dora_deployment_id > $4)))",
+            )
+            .bind(&h.repo_key)
+            .bind(&environment)
+            .bind(s.finished_at)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        }
+        for (sha, authored) in &h.named {
+            add_commit(
+                c,
+                id,
+                &h.repo_key,
+                &environment,
+                s.finished_at,
+                sha,
+                *authored,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records that deployment `dora_id` carried `sha`, then recomputes the change it belongs to.
+async fn add_commit(
+    c: &mut AnyConnection,
+    dora_id: i64,
+    repo_key: &str,
+    environment: &str,
+    finished_at: i64,
+    sha: &str,
+    authored_at: Option<i64>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO dora_commits (repo_key, environment_key, sha, dora_deployment_id, \
+             finished_at, authored_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (repo_key, environment_key, sha, dora_deployment_id) DO UPDATE \
+             SET authored_at = COALESCE(dora_commits.authored_at, excluded.authored_at)",
+    )
+    .bind(repo_key)
+    .bind(environment)
+    .bind(sha)
+    .bind(dora_id)
+    .bind(finished_at)
+    .bind(authored_at)
+    .execute(&mut *c)
+    .await?;
+    let key = change_key(c, repo_key, sha).await?;
+    recompute(c, repo_key, environment, &key).await
+}
+
+/// A change's key: its pull request when one is known for the commit, else the commit.
+enum ChangeKey {
+    Pull { repo: i64, number: i64 },
+    Commit(String),
+}
+
+impl ChangeKey {
+    fn text(&self) -> String {
+        match self {
+            ChangeKey::Pull { number, .. } => format!("pr:{number}"),
+            ChangeKey::Commit(sha) => format!("c:{sha}"),
+        }
+    }
+}
+
+fn registered_repo(repo_key: &str) -> Option<i64> {
+    repo_key.strip_prefix("r:").and_then(|id| id.parse().ok())
+}
+
+async fn change_key(c: &mut AnyConnection, repo_key: &str, sha: &str) -> StoreResult<ChangeKey> {
+    if let Some(repo) = registered_repo(repo_key) {
+        let number: Option<i64> = sqlx::query_scalar(
+            "SELECT number FROM pull_request_commits WHERE repo_id = $1 AND sha = $2",
+        )
+        .bind(repo)
+        .bind(sha)
+        .fetch_optional(&mut *c)
+        .await?;
+        if let Some(number) = number {
+            return Ok(ChangeKey::Pull { repo, number });
+        }
+    }
+    Ok(ChangeKey::Commit(sha.to_owned()))
+}
+
+/// Sets the change's deployment to its earliest carrier (finish time, then id) and its start,
+/// or removes it when nothing carries it any more.
+async fn recompute(
+    c: &mut AnyConnection,
+    repo_key: &str,
+    environment: &str,
+    key: &ChangeKey,
+) -> StoreResult<()> {
+    let text = key.text();
+    let first: Option<(i64, Option<i64>)> = match key {
+        ChangeKey::Commit(sha) => {
+            sqlx::query_as(
+                "SELECT c.dora_deployment_id, \
+                     (SELECT MIN(a.authored_at) FROM dora_commits a \
+                      WHERE a.repo_key = $1 AND a.sha = $3) \
+                 FROM dora_commits c WHERE c.repo_key = $1 AND c.environment_key = $2 \
+                     AND c.sha = $3 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1",
+            )
+            .bind(repo_key)
+            .bind(environment)
+            .bind(sha)
+            .fetch_optional(&mut *c)
+            .await?
+        }
+        ChangeKey::Pull { repo, number } => {
+            sqlx::query_as(
+                "SELECT c.dora_deployment_id, \
+                     (SELECT pr.started_at FROM pull_requests pr \
+                      WHERE pr.repo_id = $3 AND pr.number = $4) \
+                 FROM dora_commits c JOIN pull_request_commits p \
+                     ON p.repo_id = $3 AND p.number = $4 AND p.sha = c.sha \
+                 WHERE c.repo_key = $1 AND c.environment_key = $2 \
+                 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1",
+            )
+            .bind(repo_key)
+            .bind(environment)
+            .bind(repo)
+            .bind(number)
+            .fetch_optional(&mut *c)
+            .await?
+        }
+    };
+    match first {
+        Some((deployment, started)) => {
+            sqlx::query(
+                "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
+                     dora_deployment_id, started_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
+                     SET dora_deployment_id = excluded.dora_deployment_id, \
+                         started_at = excluded.started_at",
+            )
+            .bind(repo_key)
+            .bind(environment)
+            .bind(&text)
+            .bind(deployment)
+            .bind(started)
+            .execute(&mut *c)
+            .await?;
+        }
+        None => {
+            sqlx::query(
+                "DELETE FROM dora_changes WHERE repo_key = $1 AND environment_key = $2 \
+                 AND change_key = $3",
+            )
+            .bind(repo_key)
+            .bind(environment)
+            .bind(&text)
+            .execute(&mut *c)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Drops a deployment from DORA (it is no longer a success) and hands its changes to the
+/// next carriers.
+pub(super) async fn forget(c: &mut AnyConnection, source: Source) -> StoreResult<()> {
+    let (column, id) = source.column();
+    let dora_id: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM dora_deployments WHERE {column} = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(dora_id) = dora_id else {
+        return Ok(());
+    };
+    let carried: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT repo_key, environment_key, sha FROM dora_commits WHERE dora_deployment_id = $1",
+    )
+    .bind(dora_id)
+    .fetch_all(&mut *c)
+    .await?;
+    // Children first: SQLite and PostgreSQL both cascade, but explicit deletes keep the
+    // order obvious and do not depend on the foreign-key pragma.
+    for table in ["dora_changes", "dora_commits", "dora_heads"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE dora_deployment_id = $1"
+        ))
+        .bind(dora_id)
+        .execute(&mut *c)
+        .await?;
+    }
+    sqlx::query("DELETE FROM dora_deployments WHERE id = $1")
+        .bind(dora_id)
+        .execute(&mut *c)
+        .await?;
+    for (repo_key, environment, sha) in carried {
+        let key = change_key(c, &repo_key, &sha).await?;
+        recompute(c, &repo_key, &environment, &key).await?;
+    }
+    Ok(())
+}
+
+/// Re-reads the service of DORA rows after the catalog changed: the deploys an accepted
+/// alias re-linked (`alias`: service and alias key), and the API deployments of `repos` whose
+/// service links changed.
+pub(super) async fn sync_services(
+    c: &mut AnyConnection,
+    alias: Option<(i64, &str)>,
+    repos: &[i64],
+) -> StoreResult<()> {
+    if let Some((service, alias_key)) = alias {
+        sqlx::query(
+            "UPDATE dora_deployments SET service_id = $1 WHERE ingested_deployment_id IN \
+             (SELECT id FROM ingested_deployments WHERE service_id = $1 \
+              AND service_alias_key = $2)",
+        )
+        .bind(service)
+        .bind(alias_key)
+        .execute(&mut *c)
+        .await?;
+    }
+    for repo in repos {
+        sqlx::query(
+            "UPDATE dora_deployments SET service_id = \
+                 (SELECT MIN(sr.service_id) FROM service_repos sr WHERE sr.repo_id = $1) \
+             WHERE api_deployment_id IN (SELECT id FROM deployments WHERE repo_id = $1)",
+        )
+        .bind(repo)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The SQL condition "deployment `d` is in the report's scope", binding into `p`.
+fn scope_sql(q: &DoraQuery, p: &mut Params, with_services: bool) -> String {
+    let mut w = Vec::new();
+    match &q.environment {
+        Some(env) => w.push(format!(
+            "d.environment_key = {}",
+            p.add(Bind::Text(env.clone()))
+        )),
+        None if q.extra_production.is_empty() => w.push("d.production = 1".to_owned()),
+        None => {
+            let marks: Vec<String> = q
+                .extra_production
+                .iter()
+                .map(|e| p.add(Bind::Text(e.clone())))
+                .collect();
+            w.push(format!(
+                "(d.production = 1 OR (d.ingested_deployment_id IS NOT NULL \
+                 AND d.environment_key IN ({})))",
+                marks.join(", ")
+            ));
+        }
+    }
+    if with_services && !q.services.is_empty() {
+        w.push(services_in("d.service_id", q, p));
+    }
+    w.join(" AND ")
+}
+
+fn services_in(column: &str, q: &DoraQuery, p: &mut Params) -> String {
+    let marks: Vec<String> = q
+        .services
+        .iter()
+        .map(|s| p.add(Bind::I64(s.get())))
+        .collect();
+    format!("{column} IN ({})", marks.join(", "))
+}
+
+fn deployment_fact(
+    (id, service, integration, finished): (i64, Option<i64>, Option<i64>, i64),
+    in_scope: bool,
+) -> DeploymentFact {
+    DeploymentFact {
+        key: DeployKey(id),
+        service: service.map(ServiceId),
+        integration: integration.map(IntegrationId),
+        finished_at: Timestamp::from_unix(finished),
+        in_scope,
+    }
+}
+
+type FactRow = (i64, Option<i64>, Option<i64>, i64);
+type IncidentRow = (
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+#[async_trait]
+impl DoraStore for SqlStore {
+    async fn dora_facts(&self, q: &DoraQuery) -> StoreResult<DoraFacts> {
+        let mut conn = self.pool.acquire().await?;
+        let c = &mut *conn;
+        let (from, until) = (q.from.unix(), q.until.unix());
+        let mut facts = DoraFacts::default();
+
+        // Counted deployments of the range.
+        let mut p = Params { binds: Vec::new() };
+        let scope = scope_sql(q, &mut p, true);
+        let sql = format!(
+            "SELECT d.id, d.service_id, d.integration_id, d.finished_at FROM dora_deployments d \
+             WHERE d.finished_at >= {} AND d.finished_at < {} AND {scope}",
+            p.add(Bind::I64(from)),
+            p.add(Bind::I64(until)),
+        );
+        let rows: Vec<FactRow> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+            .fetch_all(&mut *c)
+            .await?;
+        facts
+            .deployments
+            .extend(rows.into_iter().map(|r| deployment_fact(r, true)));
+
+        let mut p = Params { binds: Vec::new() };
+        let scope = scope_sql(q, &mut p, true);
+        let ever: Option<i64> = bind_all_scalar(
+            &p.binds,
+            sqlx::query_scalar(&format!(
+                "SELECT d.id FROM dora_deployments d WHERE {scope} LIMIT 1"
+            )),
+        )
+        .fetch_optional(&mut *c)
+        .await?;
+        facts.any_deployment_ever = ever.is_some();
+
+        // Changes those deployments shipped, with a known start.
+        let mut p = Params { binds: Vec::new() };
+        let scope = scope_sql(q, &mut p, true);
+        let sql = format!(
+            "SELECT ch.dora_deployment_id, ch.started_at FROM dora_changes ch \
+             JOIN dora_deployments d ON d.id = ch.dora_deployment_id \
+             WHERE d.finished_at >= {} AND d.finished_at < {} AND {scope} \
+             AND ch.started_at IS NOT NULL",
+            p.add(Bind::I64(from)),
+            p.add(Bind::I64(until)),
+        );
+        let rows: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+            .fetch_all(&mut *c)
+            .await?;
+        facts
+            .changes
+            .extend(rows.into_iter().map(|(d, s)| ChangeFact {
+                deployment: DeployKey(d),
+                started_at: Timestamp::from_unix(s),
+            }));
+
+        // Incidents that can touch the range: created in it (attribution), created after it
+        // with no counted deployment of their service (or integration) in between — so the
+        // latest deployment before them is one of the range's — or resolved in it (2021).
+        let mut p = Params { binds: Vec::new() };
+        let env_scope = scope_sql(q, &mut p, false);
+        let from_m = p.add(Bind::I64(from));
+        let until_m = p.add(Bind::I64(until));
+        let mut w = vec![format!(
+            "((i.created_date >= {from_m} AND i.created_date < {until_m}) \
+             OR (i.created_date >= {until_m} AND NOT EXISTS (SELECT 1 FROM dora_deployments d \
+                 WHERE d.finished_at >= {until_m} AND d.finished_at < i.created_date \
+                 AND {env_scope} AND ((i.service_id IS NOT NULL AND d.service_id = i.service_id) \
+                 OR (i.service_id IS NULL AND d.integration_id = i.integration_id)))) \
+             OR (i.resolution_date >= {from_m} AND i.resolution_date < {until_m}))"
+        )];
+        if !q.services.is_empty() {
+            w.push(format!(
+                "({} OR i.service_id IS NULL)",
+                services_in("i.service_id", q, &mut p)
+            ));
+        }
+        let sql = format!(
+            "SELECT i.id, i.service_id, i.integration_id, da.id, di.id, i.created_date, \
+                 CASE WHEN i.resolution_date IS NOT NULL THEN i.resolution_date \
+                      WHEN i.status = 'DONE' THEN i.updated_date END, \
+                 i.deployment_id, i.ingested_deployment_id \
+             FROM issues i \
+             LEFT JOIN dora_deployments da ON da.api_deployment_id = i.deployment_id \
+             LEFT JOIN dora_deployments di ON di.ingested_deployment_id = i.ingested_deployment_id \
+             WHERE i.incident = 1 AND {}",
+            w.join(" AND ")
+        );
+        let rows: Vec<IncidentRow> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+            .fetch_all(&mut *c)
+            .await?;
+        let mut orphan_integrations = Vec::new();
+        for (id, service, integration, api_key, ing_key, created, resolved, api, ing) in rows {
+            // An explicit deployment that is not a success still takes the incident: it gets
+            // a key no fact has.
+            let deployment = match (api_key.or(ing_key), api.or(ing)) {
+                (Some(k), _) => Some(DeployKey(k)),
+                (None, Some(_)) => Some(DeployKey(-id)),
+                (None, None) => None,
+            };
+            let in_scope = q.services.is_empty()
+                || service.is_some_and(|s| q.services.iter().any(|x| x.get() == s));
+            if service.is_none() && deployment.is_none() {
+                if let Some(i) = integration {
+                    orphan_integrations.push(i);
+                }
+            }
+            facts.incidents.push(IncidentFact {
+                service: service.map(ServiceId),
+                integration: integration.map(IntegrationId),
+                deployment,
+                created_at: Timestamp::from_unix(created),
+                resolved_at: resolved.map(Timestamp::from_unix),
+                in_scope,
+            });
+        }
+
+        // Incidents without a service look across the services of their integration: with a
+        // service filter, the range's deployments of the other services must be seen too.
+        orphan_integrations.sort_unstable();
+        orphan_integrations.dedup();
+        if !q.services.is_empty() && !orphan_integrations.is_empty() {
+            let mut p = Params { binds: Vec::new() };
+            let env_scope = scope_sql(q, &mut p, false);
+            let marks: Vec<String> = orphan_integrations
+                .iter()
+                .map(|i| p.add(Bind::I64(*i)))
+                .collect();
+            let in_services = services_in("d.service_id", q, &mut p);
+            let sql = format!(
+                "SELECT d.id, d.service_id, d.integration_id, d.finished_at \
+                 FROM dora_deployments d WHERE d.finished_at >= {} AND d.finished_at < {} \
+                 AND {env_scope} AND d.integration_id IN ({}) \
+                 AND (d.service_id IS NULL OR NOT {in_services})",
+                p.add(Bind::I64(from)),
+                p.add(Bind::I64(until)),
+                marks.join(", ")
+            );
+            let rows: Vec<FactRow> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+                .fetch_all(&mut *c)
+                .await?;
+            facts
+                .deployments
+                .extend(rows.into_iter().map(|r| deployment_fact(r, false)));
+        }
+        Ok(facts)
+    }
+
+    async fn pending_dora(&self, limit: u32) -> StoreResult<Vec<PendingDora>> {
+        type Row = (
+            i64,
+            String,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT d.id, h.repo_key, r.id, r.owner, r.name, r.git_url, h.sha, \
+                 h.environment_key, h.finished_at \
+             FROM dora_deployments d JOIN dora_heads h ON h.dora_deployment_id = d.id \
+             JOIN repos r ON r.id = h.repo_id \
+             WHERE d.pending = 1 AND r.git_url IS NOT NULL AND r.git_url <> '' \
+             ORDER BY d.id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<PendingDora> = Vec::new();
+        for (id, repo_key, repo_id, owner, name, git_url, sha, env, finished) in rows {
+            let prev: Option<String> = sqlx::query_scalar(
+                "SELECT sha FROM dora_heads WHERE repo_key = $1 AND environment_key = $2 \
+                 AND (finished_at < $3 OR (finished_at = $3 AND dora_deployment_id < $4)) \
+                 ORDER BY finished_at DESC, dora_deployment_id DESC LIMIT 1",
+            )
+            .bind(&repo_key)
+            .bind(&env)
+            .bind(finished)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+            let head = PendingHead {
+                repo_key,
+                repo_id: RepoId(repo_id),
+                slug: RepoSlug::new(&owner, &name)?,
+                git_url,
+                sha,
+                prev,
+            };
+            match out.last_mut() {
+                Some(last) if last.dora_id == id => last.heads.push(head),
+                _ => out.push(PendingDora {
+                    dora_id: id,
+                    heads: vec![head],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn complete_dora(
+        &self,
+        dora_id: i64,
+        walked: Vec<(String, Vec<WalkedCommit>)>,
+    ) -> StoreResult<()> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let row: Option<(String, i64)> = sqlx::query_as(
+                    "SELECT environment_key, finished_at FROM dora_deployments WHERE id = $1",
+                )
+                .bind(dora_id)
+                .fetch_optional(&mut *c)
+                .await?;
+                // Forgotten meanwhile (a later failure): nothing to record.
+                let Some((environment, finished)) = row else {
+                    return Ok(());
+                };
+                for (repo_key, commits) in &walked {
+                    for commit in commits {
+                        add_commit(
+                            c,
+                            dora_id,
+                            repo_key,
+                            &environment,
+                            finished,
+                            &commit.sha,
+                            commit.authored_at.map(Timestamp::unix),
+                        )
+                        .await?;
+                    }
+                }
+                sqlx::query("UPDATE dora_deployments SET pending = 0 WHERE id = $1")
+                    .bind(dora_id)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn upsert_pull_request(&self, new: NewPullRequest) -> StoreResult<PullRequest> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let now = Timestamp::now().unix();
+                let repo = new.repo_id.get();
+                let started = new
+                    .commits
+                    .iter()
+                    .filter_map(|c| c.authored_at)
+                    .min()
+                    .unwrap_or(new.created_at);
+                sqlx::query(
+                    "INSERT INTO pull_requests (repo_id, number, title, created_at, merged_at, \
+                         merge_commit_sha, started_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (repo_id, number) DO UPDATE SET title = excluded.title, \
+                         created_at = excluded.created_at, merged_at = excluded.merged_at, \
+                         merge_commit_sha = excluded.merge_commit_sha, \
+                         started_at = excluded.started_at, updated_at = excluded.updated_at",
+                )
+                .bind(repo)
+                .bind(new.number)
+                .bind(&new.title)
+                .bind(new.created_at.unix())
+                .bind(new.merged_at.map(Timestamp::unix))
+                .bind(new.merge_commit_sha.as_deref())
+                .bind(started.unix())
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                let mut shas: Vec<(&str, Option<i64>, bool)> = new
+                    .commits
+                    .iter()
+                    .map(|c| (c.sha.as_str(), c.authored_at.map(Timestamp::unix), false))
+                    .collect();
+                if let Some(m) = &new.merge_commit_sha {
+                    shas.push((m.as_str(), None, true));
+                }
+                for (sha, authored, merge) in &shas {
+                    // A commit keeps the first pull request that named it.
+                    sqlx::query(
+                        "INSERT INTO pull_request_commits (repo_id, sha, number, authored_at, \
+                             merge) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (repo_id, sha) DO UPDATE SET authored_at = \
+                             COALESCE(excluded.authored_at, pull_request_commits.authored_at) \
+                         WHERE pull_request_commits.number = excluded.number",
+                    )
+                    .bind(repo)
+                    .bind(*sha)
+                    .bind(new.number)
+                    .bind(*authored)
+                    .bind(b(*merge))
+                    .execute(&mut *c)
+                    .await?;
+                }
+                // Commits already shipped as changes of their own become this PR's change.
+                let repo_key = format!("r:{repo}");
+                let shipped: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT DISTINCT c.environment_key, c.sha FROM dora_commits c \
+                     JOIN pull_request_commits p ON p.repo_id = $1 AND p.number = $2 \
+                         AND p.sha = c.sha \
+                     WHERE c.repo_key = $3",
+                )
+                .bind(repo)
+                .bind(new.number)
+                .bind(&repo_key)
+                .fetch_all(&mut *c)
+                .await?;
+                let mut envs: Vec<String> = Vec::new();
+                for (env, sha) in shipped {
+                    sqlx::query(
+                        "DELETE FROM dora_changes WHERE repo_key = $1 AND environment_key = $2 \
+                         AND change_key = $3",
+                    )
+                    .bind(&repo_key)
+                    .bind(&env)
+                    .bind(format!("c:{sha}"))
+                    .execute(&mut *c)
+                    .await?;
+                    if !envs.contains(&env) {
+                        envs.push(env);
+                    }
+                }
+                let pull = ChangeKey::Pull {
+                    repo,
+                    number: new.number,
+                };
+                for env in &envs {
+                    recompute(c, &repo_key, env, &pull).await?;
+                }
+                let commits: Vec<String> = sqlx::query_scalar(
+                    "SELECT sha FROM pull_request_commits WHERE repo_id = $1 AND number = $2 \
+                     AND merge = 0 ORDER BY sha",
+                )
+                .bind(repo)
+                .bind(new.number)
+                .fetch_all(&mut *c)
+                .await?;
+                Ok(PullRequest {
+                    repo_id: new.repo_id,
+                    number: new.number,
+                    title: new.title.clone(),
+                    created_at: new.created_at,
+                    merged_at: new.merged_at,
+                    merge_commit_sha: new.merge_commit_sha.clone(),
+                    started_at: started,
+                    commits,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn create_incident(&self, new: NewIncident) -> StoreResult<Issue> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let now = Timestamp::now().unix();
+                let (api, ingested) = match new.deployment {
+                    Some(DeploymentRef::Api(id)) => (Some(id.get()), None),
+                    Some(DeploymentRef::Ingested(id)) => (None, Some(id.get())),
+                    None => (None, None),
+                };
+                if let Some(id) = api {
+                    let found: Option<i64> =
+                        sqlx::query_scalar("SELECT id FROM deployments WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&mut *c)
+                            .await?;
+                    found.ok_or(StoreError::NotFound)?;
+                }
+                if let Some(id) = ingested {
+                    let found: Option<i64> =
+                        sqlx::query_scalar("SELECT id FROM ingested_deployments WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&mut *c)
+                            .await?;
+                    found.ok_or(StoreError::NotFound)?;
+                }
+                let status = if new.resolved_at.is_some() {
+                    IssueStatus::Done
+                } else {
+                    IssueStatus::Todo
+                };
+                let lead = new
+                    .resolved_at
+                    .map(|r| lead_time_minutes(new.created_at, r));
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO issues (integration_id, issue_key, title, status, \
+                         original_status, issue_type, incident, service_id, url, description, \
+                         created_date, resolution_date, lead_time_minutes, fields, created_at, \
+                         updated_at, deployment_id, ingested_deployment_id) \
+                     VALUES (NULL, '', $1, $2, $2, 'INCIDENT', 1, $3, $4, $5, $6, $7, $8, '{}', \
+                         $9, $9, $10, $11) RETURNING id",
+                )
+                .bind(&new.title)
+                .bind(status.as_str())
+                .bind(new.service_id.get())
+                .bind(new.url.as_deref())
+                .bind(new.description.as_deref())
+                .bind(new.created_at.unix())
+                .bind(new.resolved_at.map(Timestamp::unix))
+                .bind(lead)
+                .bind(now)
+                .bind(api)
+                .bind(ingested)
+                .fetch_one(&mut *c)
+                .await?;
+                sqlx::query("UPDATE issues SET issue_key = $1 WHERE id = $2")
+                    .bind(format!("INC-{id}"))
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                issue_by_id(c, IssueId(id))
+                    .await?
+                    .ok_or(StoreError::NotFound)
+            })
+        })
+        .await
+    }
+
+    async fn incident(&self, id: IssueId) -> StoreResult<Option<Issue>> {
+        let mut conn = self.pool.acquire().await?;
+        issue_by_id(&mut conn, id).await
+    }
+
+    async fn resolve_incident(&self, id: IssueId, at: Timestamp) -> StoreResult<Issue> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let issue = issue_by_id(c, id).await?.ok_or(StoreError::NotFound)?;
+                sqlx::query(
+                    "UPDATE issues SET status = 'DONE', resolution_date = $1, \
+                     lead_time_minutes = $2, updated_at = $3 WHERE id = $4",
+                )
+                .bind(at.unix())
+                .bind(lead_time_minutes(issue.created_date, at))
+                .bind(Timestamp::now().unix())
+                .bind(id.get())
+                .execute(&mut *c)
+                .await?;
+                issue_by_id(c, id).await?.ok_or(StoreError::NotFound)
+            })
+        })
+        .await
+    }
+}
+
+async fn issue_by_id(c: &mut AnyConnection, id: IssueId) -> StoreResult<Option<Issue>> {
+    let row: Option<IssueRow> = sqlx::query_as(&format!(
+        "SELECT {ISSUE_COLS} FROM {ISSUE_FROM} WHERE i.id = $1 AND i.incident = 1"
+    ))
+    .bind(id.get())
+    .fetch_optional(&mut *c)
+    .await?;
+    row.map(IssueRow::into_issue).transpose()
+}
