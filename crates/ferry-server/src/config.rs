@@ -141,6 +141,25 @@ mod tests {
     }
 
     #[test]
+    fn dora_production_environments() {
+        let dir = std::env::temp_dir().join(format!("ferry-cfg3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("ferry.toml");
+        std::fs::write(
+            &file,
+            "[dora]\nproduction_environments = [\" Live \", \"\", \"EU-Prod\"]\n",
+        )
+        .expect("write");
+        let c = Config::resolve(Overrides {
+            config: Some(file),
+            ..Default::default()
+        })
+        .expect("resolve");
+        assert_eq!(c.dora_production_environments, vec!["live", "eu-prod"]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn unknown_keys_and_bad_urls_fail() {
         let dir = std::env::temp_dir().join(format!("ferry-cfg2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
