@@ -89,14 +89,19 @@ pub(super) async fn record_api_success(
     if known.is_some() {
         return Ok(());
     }
-    let (repo_id, sha, service): (i64, String, Option<i64>) = sqlx::query_as(
+    // The finish time is the first success, even after a failure in between (which
+    // forgot the deployment) and a success again.
+    let (repo_id, sha, service, first): (i64, String, Option<i64>, Option<i64>) = sqlx::query_as(
         "SELECT d.repo_id, d.sha, \
-             (SELECT MIN(sr.service_id) FROM service_repos sr WHERE sr.repo_id = d.repo_id) \
-         FROM deployments d WHERE d.id = $1",
+                 (SELECT MIN(sr.service_id) FROM service_repos sr WHERE sr.repo_id = d.repo_id), \
+                 (SELECT MIN(s.created_at) FROM deployment_statuses s \
+                  WHERE s.deployment_id = d.id AND s.state = 'success') \
+             FROM deployments d WHERE d.id = $1",
     )
     .bind(deployment)
     .fetch_one(&mut *c)
     .await?;
+    let finished_at = first.map_or(finished_at, |f| f.min(finished_at));
     let success = Success {
         api: Some(deployment),
         ingested: None,
@@ -435,7 +440,26 @@ pub(super) async fn sync_services(
     Ok(())
 }
 
-/// The SQL condition "deployment `d` is in the report's scope", binding into `p`.
+/// The SQL condition "deployment `d` is production-class" (spec/dora.md: the API flag, or an
+/// ingested environment named production/prod/prd or configured), binding into `p`.
+fn production_sql(q: &DoraQuery, p: &mut Params) -> String {
+    if q.extra_production.is_empty() {
+        return "d.production = 1".to_owned();
+    }
+    let marks: Vec<String> = q
+        .extra_production
+        .iter()
+        .map(|e| p.add(Bind::Text(e.clone())))
+        .collect();
+    format!(
+        "(d.production = 1 OR (d.ingested_deployment_id IS NOT NULL \
+         AND d.environment_key IN ({})))",
+        marks.join(", ")
+    )
+}
+
+/// The SQL condition "deployment `d` is counted by the report": the environment asked for
+/// (else production-class) and, with `with_services`, the services asked for.
 fn scope_sql(q: &DoraQuery, p: &mut Params, with_services: bool) -> String {
     let mut w = Vec::new();
     match &q.environment {
@@ -443,19 +467,7 @@ fn scope_sql(q: &DoraQuery, p: &mut Params, with_services: bool) -> String {
             "d.environment_key = {}",
             p.add(Bind::Text(env.clone()))
         )),
-        None if q.extra_production.is_empty() => w.push("d.production = 1".to_owned()),
-        None => {
-            let marks: Vec<String> = q
-                .extra_production
-                .iter()
-                .map(|e| p.add(Bind::Text(e.clone())))
-                .collect();
-            w.push(format!(
-                "(d.production = 1 OR (d.ingested_deployment_id IS NOT NULL \
-                 AND d.environment_key IN ({})))",
-                marks.join(", ")
-            ));
-        }
+        None => w.push(production_sql(q, p)),
     }
     if with_services && !q.services.is_empty() {
         w.push(services_in("d.service_id", q, p));
@@ -558,17 +570,22 @@ impl DoraStore for SqlStore {
         // Incidents that can touch the range: created in it (attribution), created after it
         // with no counted deployment of their service (or integration) in between — so the
         // latest deployment before them is one of the range's — or resolved in it (2021).
+        // Attribution looks at production-class deployments whatever `environment=` selects
+        // (dora.md §3: "the latest counted-kind deployment"); an explicit deployment takes
+        // its incident whenever the incident was created.
         let mut p = Params { binds: Vec::new() };
-        let env_scope = scope_sql(q, &mut p, false);
+        let prod = production_sql(q, &mut p);
         let from_m = p.add(Bind::I64(from));
         let until_m = p.add(Bind::I64(until));
         let mut w = vec![format!(
             "((i.created_date >= {from_m} AND i.created_date < {until_m}) \
              OR (i.created_date >= {until_m} AND NOT EXISTS (SELECT 1 FROM dora_deployments d \
                  WHERE d.finished_at >= {until_m} AND d.finished_at < i.created_date \
-                 AND {env_scope} AND ((i.service_id IS NOT NULL AND d.service_id = i.service_id) \
+                 AND {prod} AND ((i.service_id IS NOT NULL AND d.service_id = i.service_id) \
                  OR (i.service_id IS NULL AND d.integration_id = i.integration_id)))) \
-             OR (i.resolution_date >= {from_m} AND i.resolution_date < {until_m}))"
+             OR (i.resolution_date >= {from_m} AND i.resolution_date < {until_m}) \
+             OR (da.finished_at >= {from_m} AND da.finished_at < {until_m}) \
+             OR (di.finished_at >= {from_m} AND di.finished_at < {until_m}))"
         )];
         if !q.services.is_empty() {
             w.push(format!(
@@ -616,26 +633,37 @@ impl DoraStore for SqlStore {
             });
         }
 
-        // Incidents without a service look across the services of their integration: with a
-        // service filter, the range's deployments of the other services must be seen too.
+        // The rest of the attribution pool: production-class deployments of the range that
+        // the report does not count — another environment than `environment=`, or (for
+        // incidents without a service, which look across their integration) another service.
         orphan_integrations.sort_unstable();
         orphan_integrations.dedup();
-        if !q.services.is_empty() && !orphan_integrations.is_empty() {
+        let narrowed = q.environment.is_some() || !q.services.is_empty();
+        if narrowed {
             let mut p = Params { binds: Vec::new() };
-            let env_scope = scope_sql(q, &mut p, false);
-            let marks: Vec<String> = orphan_integrations
-                .iter()
-                .map(|i| p.add(Bind::I64(*i)))
-                .collect();
-            let in_services = services_in("d.service_id", q, &mut p);
+            let prod = production_sql(q, &mut p);
+            // CASE, not NOT: a deployment without a service makes `service_id IN (…)` NULL.
+            let counted = scope_sql(q, &mut p, true);
+            let mut relevant = Vec::new();
+            if q.services.is_empty() {
+                relevant.push("1 = 1".to_owned());
+            } else {
+                relevant.push(services_in("d.service_id", q, &mut p));
+            }
+            if !orphan_integrations.is_empty() {
+                let marks: Vec<String> = orphan_integrations
+                    .iter()
+                    .map(|i| p.add(Bind::I64(*i)))
+                    .collect();
+                relevant.push(format!("d.integration_id IN ({})", marks.join(", ")));
+            }
             let sql = format!(
                 "SELECT d.id, d.service_id, d.integration_id, d.finished_at \
                  FROM dora_deployments d WHERE d.finished_at >= {} AND d.finished_at < {} \
-                 AND {env_scope} AND d.integration_id IN ({}) \
-                 AND (d.service_id IS NULL OR NOT {in_services})",
+                 AND {prod} AND ({}) AND (CASE WHEN {counted} THEN 0 ELSE 1 END) = 1",
                 p.add(Bind::I64(from)),
                 p.add(Bind::I64(until)),
-                marks.join(", ")
+                relevant.join(" OR ")
             );
             let rows: Vec<FactRow> = bind_all_as(&p.binds, sqlx::query_as(&sql))
                 .fetch_all(&mut *c)

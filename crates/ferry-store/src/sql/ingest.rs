@@ -440,6 +440,15 @@ async fn attach_alias(
     .execute(&mut *conn)
     .await?;
     super::dora::sync_services(conn, Some((service.get(), &key)), &[]).await?;
+    // DevLake incidents name their service by `component`.
+    sqlx::query(
+        "UPDATE issues SET service_id = $1 WHERE service_id IS NULL AND component IS NOT NULL \
+         AND LOWER(TRIM(component)) = $2",
+    )
+    .bind(service.get())
+    .bind(&key)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM service_suggestions WHERE alias_key = $1")
         .bind(&key)
         .execute(&mut *conn)
@@ -527,6 +536,27 @@ async fn apply_service_input(
             .execute(&mut *conn)
             .await?;
         }
+        // DevLake deploys find their service through their commits' repositories: those
+        // recorded before the link get it now.
+        for repo in repos {
+            sqlx::query(
+                "UPDATE ingested_deployments SET service_id = $1 \
+                 WHERE service_id IS NULL AND service_alias_key IS NULL AND id IN \
+                 (SELECT deployment_id FROM ingested_commits WHERE repo_id = $2)",
+            )
+            .bind(service.get())
+            .bind(repo.get())
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE dora_deployments SET service_id = $1 WHERE service_id IS NULL \
+             AND ingested_deployment_id IN \
+             (SELECT id FROM ingested_deployments WHERE service_id = $1)",
+        )
+        .bind(service.get())
+        .execute(&mut *conn)
+        .await?;
         super::dora::sync_services(conn, None, &touched).await?;
     }
     Ok(())
