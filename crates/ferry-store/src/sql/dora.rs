@@ -567,46 +567,73 @@ impl DoraStore for SqlStore {
                 started_at: Timestamp::from_unix(s),
             }));
 
-        // Incidents that can touch the range: created in it (attribution), created after it
-        // with no counted deployment of their service (or integration) in between — so the
-        // latest deployment before them is one of the range's — or resolved in it (2021).
-        // Attribution looks at production-class deployments whatever `environment=` selects
-        // (dora.md §3: "the latest counted-kind deployment"); an explicit deployment takes
-        // its incident whenever the incident was created.
-        let mut p = Params { binds: Vec::new() };
-        let prod = production_sql(q, &mut p);
-        let from_m = p.add(Bind::I64(from));
-        let until_m = p.add(Bind::I64(until));
-        let mut w = vec![format!(
-            "((i.created_date >= {from_m} AND i.created_date < {until_m}) \
-             OR (i.created_date >= {until_m} AND NOT EXISTS (SELECT 1 FROM dora_deployments d \
-                 WHERE d.finished_at >= {until_m} AND d.finished_at < i.created_date \
-                 AND {prod} AND ((i.service_id IS NOT NULL AND d.service_id = i.service_id) \
-                 OR (i.service_id IS NULL AND d.integration_id = i.integration_id)))) \
-             OR (i.resolution_date >= {from_m} AND i.resolution_date < {until_m}) \
-             OR (da.finished_at >= {from_m} AND da.finished_at < {until_m}) \
-             OR (di.finished_at >= {from_m} AND di.finished_at < {until_m}))"
-        )];
-        if !q.services.is_empty() {
-            w.push(format!(
-                "({} OR i.service_id IS NULL)",
-                services_in("i.service_id", q, &mut p)
-            ));
+        // Incidents that can touch the range: created in it (attribution); created after it
+        // with no production-class deployment of their service (or integration) in between,
+        // so the latest deployment before them is one of the range's; resolved in it (2021);
+        // naming a deployment of the range. Attribution looks at production-class
+        // deployments whatever `environment=` selects (dora.md §3: "the latest counted-kind
+        // deployment").
+        // One query per reason, each on its own index (an OR of them scans every incident).
+        let mut rows: Vec<IncidentRow> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        // With a service filter, the services' incidents and those without a service (which
+        // may blame a deployment of the services through their integration) are read apart,
+        // so each read uses the (service, created) index.
+        let parts: Vec<(u8, bool)> = (0..4u8)
+            .flat_map(|r| {
+                if q.services.is_empty() {
+                    vec![(r, false)]
+                } else {
+                    vec![(r, true), (r, false)]
+                }
+            })
+            .collect();
+        for (reason, of_services) in parts {
+            let mut p = Params { binds: Vec::new() };
+            let from_m = p.add(Bind::I64(from));
+            let until_m = p.add(Bind::I64(until));
+            let cond = match reason {
+                0 => format!("i.created_date >= {from_m} AND i.created_date < {until_m}"),
+                1 => {
+                    let prod = production_sql(q, &mut p);
+                    format!(
+                        "i.created_date >= {until_m} AND NOT EXISTS (SELECT 1 \
+                         FROM dora_deployments d WHERE d.finished_at >= {until_m} \
+                         AND d.finished_at < i.created_date AND {prod} \
+                         AND ((i.service_id IS NOT NULL AND d.service_id = i.service_id) \
+                         OR (i.service_id IS NULL AND d.integration_id = i.integration_id)))"
+                    )
+                }
+                2 => format!("i.resolution_date >= {from_m} AND i.resolution_date < {until_m}"),
+                _ => format!(
+                    "(i.deployment_id IS NOT NULL OR i.ingested_deployment_id IS NOT NULL) \
+                     AND ((da.finished_at >= {from_m} AND da.finished_at < {until_m}) \
+                     OR (di.finished_at >= {from_m} AND di.finished_at < {until_m}))"
+                ),
+            };
+            let mut w = vec![cond];
+            if of_services {
+                w.push(services_in("i.service_id", q, &mut p));
+            } else if !q.services.is_empty() {
+                w.push("i.service_id IS NULL".to_owned());
+            }
+            let sql = format!(
+                "SELECT i.id, i.service_id, i.integration_id, da.id, di.id, i.created_date, \
+                     CASE WHEN i.resolution_date IS NOT NULL THEN i.resolution_date \
+                          WHEN i.status = 'DONE' THEN i.updated_date END, \
+                     i.deployment_id, i.ingested_deployment_id \
+                 FROM issues i \
+                 LEFT JOIN dora_deployments da ON da.api_deployment_id = i.deployment_id \
+                 LEFT JOIN dora_deployments di \
+                     ON di.ingested_deployment_id = i.ingested_deployment_id \
+                 WHERE i.incident = 1 AND {}",
+                w.join(" AND ")
+            );
+            let found: Vec<IncidentRow> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+                .fetch_all(&mut *c)
+                .await?;
+            rows.extend(found.into_iter().filter(|r| seen.insert(r.0)));
         }
-        let sql = format!(
-            "SELECT i.id, i.service_id, i.integration_id, da.id, di.id, i.created_date, \
-                 CASE WHEN i.resolution_date IS NOT NULL THEN i.resolution_date \
-                      WHEN i.status = 'DONE' THEN i.updated_date END, \
-                 i.deployment_id, i.ingested_deployment_id \
-             FROM issues i \
-             LEFT JOIN dora_deployments da ON da.api_deployment_id = i.deployment_id \
-             LEFT JOIN dora_deployments di ON di.ingested_deployment_id = i.ingested_deployment_id \
-             WHERE i.incident = 1 AND {}",
-            w.join(" AND ")
-        );
-        let rows: Vec<IncidentRow> = bind_all_as(&p.binds, sqlx::query_as(&sql))
-            .fetch_all(&mut *c)
-            .await?;
         let mut orphan_integrations = Vec::new();
         for (id, service, integration, api_key, ing_key, created, resolved, api, ing) in rows {
             // An explicit deployment that is not a success still takes the incident: it gets
