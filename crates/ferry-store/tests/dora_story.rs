@@ -22,6 +22,7 @@ on_both_backends!(
     api_success_and_git_walk,
     incidents_of_the_api,
     facts_for_scopes_and_attribution,
+    concurrent_walks_and_statuses,
 );
 
 const DAY: i64 = 86_400;
@@ -633,4 +634,91 @@ async fn facts_for_scopes_and_attribution(db: Arc<TestDb>) {
         .expect("the service-less incident");
     assert!(!orphan.in_scope, "not cart's for the 2021 rule");
     assert_eq!(orphan.integration, Some(dl.id));
+}
+
+/// Statuses that make deployments succeed and fail again, walks recorded by a concurrent
+/// "keeper", and deletes, all on one repository at once: no write fails (on PostgreSQL the
+/// DORA rows of a repository are written under one advisory lock, so nothing deadlocks).
+async fn concurrent_walks_and_statuses(db: Arc<TestDb>) {
+    let s = &db.store;
+    let shop = s
+        .create_repo(NewRepo {
+            slug: ferry_domain::RepoSlug::parse("acme/shop").expect("slug"),
+            git_url: Some("/nonexistent/shop.git".into()),
+            default_branch: "main".into(),
+        })
+        .await
+        .expect("repo");
+    let prod = |n| NewDeployment {
+        production_environment: true,
+        ..deploy(&shop, n, "production")
+    };
+    let mut ids = Vec::new();
+    for n in 1..=12 {
+        ids.push(s.create_deployment(prod(n)).await.expect("deploy").id);
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let keeper = {
+        let db = Arc::clone(&db);
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for p in db.store.pending_dora(16).await.expect("pending") {
+                    let walked = p
+                        .heads
+                        .iter()
+                        .map(|h| {
+                            let commits = (1..=12)
+                                .map(|n| WalkedCommit {
+                                    sha: sha(n).as_str().to_owned(),
+                                    authored_at: Some(at(T0 + i64::from(n))),
+                                })
+                                .collect();
+                            (h.repo_key.clone(), commits)
+                        })
+                        .collect();
+                    db.store
+                        .complete_dora(p.dora_id, walked)
+                        .await
+                        .expect("walk recorded");
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut writers = Vec::new();
+    for (i, id) in ids.iter().copied().enumerate() {
+        let db = Arc::clone(&db);
+        let repo = shop.id;
+        writers.push(tokio::spawn(async move {
+            for state in [
+                StatusState::Success,
+                StatusState::Failure,
+                StatusState::Success,
+            ] {
+                db.store
+                    .create_status(repo, status(id, state))
+                    .await
+                    .expect("status");
+            }
+            if i % 3 == 0 {
+                db.store
+                    .create_status(repo, status(id, StatusState::Inactive))
+                    .await
+                    .expect("inactive");
+                db.store.delete_deployment(repo, id).await.expect("delete");
+            }
+        }));
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    keeper.await.expect("keeper");
+    let now = Timestamp::now().unix();
+    let facts = s
+        .dora_facts(&query(now - DAY, now + DAY))
+        .await
+        .expect("facts");
+    assert_eq!(facts.deployments.len(), 8, "12 succeeded, 4 deleted");
 }

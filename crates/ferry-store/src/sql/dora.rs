@@ -28,6 +28,39 @@ use ferry_domain::ingest::{lead_time_minutes, repo_key_from_url, IssueStatus};
 use ferry_domain::{IntegrationId, IssueId, RepoId, RepoSlug, ServiceId, Timestamp};
 use sqlx::AnyConnection;
 
+/// Serialises DORA writes per repository on PostgreSQL (SQLite has one writer already).
+///
+/// A change row can move between deployments of one repository (a late deploy, a walk, a
+/// pull request), so two transactions writing change data of the same repository would lock
+/// rows in different orders and deadlock. Every DORA write first takes a transaction-scoped
+/// advisory lock per repository key it touches, in sorted order; nothing else holds a
+/// DORA row before taking them, so writers of one repository queue instead.
+async fn lock_repos(c: &mut AnyConnection, repo_keys: &[&str]) -> StoreResult<()> {
+    if c.backend_name() != "PostgreSQL" {
+        return Ok(());
+    }
+    let mut keys: Vec<i64> = repo_keys.iter().map(|k| lock_key(k)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for k in keys {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(k)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A stable 64-bit key of a repository key (FNV-1a), in a namespace of its own.
+fn lock_key(repo_key: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in "ferry-dora:".bytes().chain(repo_key.bytes()) {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
 /// Ingested environments that are production-class without configuration (spec/dora.md).
 pub(super) fn is_production_name(environment: &str) -> bool {
     matches!(
@@ -157,7 +190,12 @@ pub(super) async fn record_ingested(
     insert(c, success).await
 }
 
-async fn insert(c: &mut AnyConnection, s: Success) -> StoreResult<()> {
+async fn insert(c: &mut AnyConnection, mut s: Success) -> StoreResult<()> {
+    let keys: Vec<&str> = s.heads.iter().map(|h| h.repo_key.as_str()).collect();
+    lock_repos(c, &keys).await?;
+    for h in &mut s.heads {
+        h.named.sort();
+    }
     let environment = s.environment.trim().to_lowercase();
     let mut mirrored = false;
     for h in &s.heads {
@@ -381,6 +419,12 @@ pub(super) async fn forget(c: &mut AnyConnection, source: Source) -> StoreResult
     let Some(dora_id) = dora_id else {
         return Ok(());
     };
+    let heads: Vec<String> =
+        sqlx::query_scalar("SELECT repo_key FROM dora_heads WHERE dora_deployment_id = $1")
+            .bind(dora_id)
+            .fetch_all(&mut *c)
+            .await?;
+    lock_repos(c, &heads.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     let carried: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT repo_key, environment_key, sha FROM dora_commits WHERE dora_deployment_id = $1",
     )
@@ -762,8 +806,14 @@ impl DoraStore for SqlStore {
         dora_id: i64,
         walked: Vec<(String, Vec<WalkedCommit>)>,
     ) -> StoreResult<()> {
+        let mut walked = walked;
+        for (_, commits) in &mut walked {
+            commits.sort_by(|a, b| a.sha.cmp(&b.sha));
+        }
         self.write(move |c| {
             Box::pin(async move {
+                let keys: Vec<&str> = walked.iter().map(|(k, _)| k.as_str()).collect();
+                lock_repos(c, &keys).await?;
                 let row: Option<(String, i64)> = sqlx::query_as(
                     "SELECT environment_key, finished_at FROM dora_deployments WHERE id = $1",
                 )
@@ -803,6 +853,7 @@ impl DoraStore for SqlStore {
             Box::pin(async move {
                 let now = Timestamp::now().unix();
                 let repo = new.repo_id.get();
+                lock_repos(c, &[&format!("r:{repo}")]).await?;
                 let started = new
                     .commits
                     .iter()

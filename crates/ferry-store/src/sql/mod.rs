@@ -589,6 +589,8 @@ impl DeploymentStore for SqlStore {
                 if !may_delete(count.max(0) as u64, latest) {
                     return Err(StoreError::DeploymentActive);
                 }
+                // DORA rows first, under their lock (see `dora::lock_repos`), not by cascade.
+                dora::forget(c, dora::Source::Api(id.get())).await?;
                 sqlx::query("DELETE FROM deployment_statuses WHERE deployment_id = $1")
                     .bind(id.get())
                     .execute(&mut *c)
