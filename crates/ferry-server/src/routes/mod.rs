@@ -32,19 +32,42 @@ pub fn matches_nothing(filter: &DeploymentFilter) -> bool {
 /// Parses a query string leniently: a stray `%` stays literal, pairs that do not
 /// decode to UTF-8 are skipped, the last value wins.
 pub fn query_map(raw: Option<&str>) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            urlencoding::decode(&s.replace('+', " "))
-                .map(|c| c.into_owned())
-                .ok()
-        };
-        if let (Some(k), Some(v)) = (decode(k), decode(v)) {
-            out.insert(k, v);
-        }
-    }
-    out
+    query_pairs(raw).into_iter().collect()
+}
+
+/// Every `key=value` pair of a query string in order, decoded as [`query_map`] does; for
+/// parameters that repeat (`service=a&service=b`).
+pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        urlencoding::decode(&s.replace('+', " "))
+            .map(|c| c.into_owned())
+            .ok()
+    };
+    raw.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
+/// An optional time of a `/api/v1` request body: RFC 3339, no zone = UTC (the lenient
+/// forms ingestion accepts); a bad one is `400` naming the field.
+pub fn body_time(
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<ferry_domain::Timestamp>, crate::error::ApiError> {
+    value
+        .map(|v| {
+            ferry_domain::ingest::parse_ingest_time(v).ok_or_else(|| {
+                crate::error::ApiError::invalid(format!(
+                    "{field} must be an RFC 3339 time, got {v:?}"
+                ))
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use crate::dora::ReportScope;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiCaller;
+use crate::routes::query_pairs;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::Json;
@@ -14,23 +15,6 @@ use ferry_api_types::native::ErrorBody;
 use ferry_domain::dora::{self, Benchmark, Bucket, DoraRange};
 use ferry_domain::{DomainError, Scope};
 use serde_json::{json, Value};
-
-/// Every `key=value` pair in order, decoded (`service` repeats).
-fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        urlencoding::decode(&s.replace('+', " "))
-            .map(|c| c.into_owned())
-            .ok()
-    };
-    raw.unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            Some((decode(k)?, decode(v)?))
-        })
-        .collect()
-}
 
 fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
@@ -128,7 +112,7 @@ pub async fn report(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
-    let pairs = pairs(raw.as_deref());
+    let pairs = query_pairs(raw.as_deref());
     let (scope, scope_json) = scope(&state, &pairs).await?;
     let input = state.dora.input(&scope).await?;
     let report = dora::report(&input);
@@ -151,7 +135,7 @@ pub async fn series(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Read)?;
-    let pairs = pairs(raw.as_deref());
+    let pairs = query_pairs(raw.as_deref());
     let bucket = match one(&pairs, "bucket") {
         Some(b) => Bucket::parse(b).map_err(invalid)?,
         None => return Err(ApiError::invalid("bucket: required, week or month")),

@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiCaller;
 use crate::extract::ApiJson;
 use crate::routes::native::deployments::parse_time;
-use crate::routes::query_map;
+use crate::routes::{body_time, query_map};
 use crate::state::AppState;
 use crate::wire::native as wire;
 use axum::extract::rejection::PathRejection;
@@ -15,7 +15,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferry_api_types::native::{CreateIncident, ErrorBody, IncidentInfo, ResolveIncident};
-use ferry_domain::ingest::{parse_ingest_time, IssueStatus};
+use ferry_domain::ingest::IssueStatus;
 use ferry_domain::{DeploymentId, IngestedDeploymentId, IssueId, Page, Scope, Timestamp};
 use ferry_store::model::{DeploymentRef, IncidentFilter, NewIncident};
 use ferry_store::StoreError;
@@ -81,16 +81,6 @@ pub async fn list(
     Ok(res)
 }
 
-fn time_field(name: &str, value: Option<&str>) -> ApiResult<Option<Timestamp>> {
-    value
-        .map(|v| {
-            parse_ingest_time(v).ok_or_else(|| {
-                ApiError::invalid(format!("{name} must be an RFC 3339 time, got {v:?}"))
-            })
-        })
-        .transpose()
-}
-
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident,
     responses((status = 201, body = IncidentInfo), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
@@ -116,8 +106,8 @@ pub async fn create(
         return Err(ApiError::invalid("title must be at most 1000 characters"));
     }
     let created_at =
-        time_field("created_at", body.created_at.as_deref())?.unwrap_or_else(Timestamp::now);
-    let resolved_at = time_field("resolved_at", body.resolved_at.as_deref())?;
+        body_time("created_at", body.created_at.as_deref())?.unwrap_or_else(Timestamp::now);
+    let resolved_at = body_time("resolved_at", body.resolved_at.as_deref())?;
     if resolved_at.is_some_and(|r| r < created_at) {
         return Err(ApiError::invalid(
             "resolved_at must not be before created_at",
@@ -187,7 +177,7 @@ pub async fn resolve(
             )));
         }
     }
-    let at = time_field("resolved_at", body.resolved_at.as_deref())?.unwrap_or_else(Timestamp::now);
+    let at = body_time("resolved_at", body.resolved_at.as_deref())?.unwrap_or_else(Timestamp::now);
     let issue = state
         .store
         .incident(id)

@@ -5,26 +5,18 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiCaller, ApiJson, ApiPath};
+use crate::routes::body_time;
 use crate::state::AppState;
 use crate::wire::native as wire;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ferry_api_types::native::{CreatePull, ErrorBody, PullCommit, PullInfo};
-use ferry_domain::ingest::parse_ingest_time;
 use ferry_domain::{RepoSlug, Scope, Sha, Timestamp};
 use ferry_store::model::{NewPullRequest, Repo, WalkedCommit};
 
 /// More commits than this in one PR is refused (GitHub lists at most 250 per PR).
 const MAX_COMMITS: usize = 1_000;
-
-fn time(name: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
-    v.map(|s| {
-        parse_ingest_time(s)
-            .ok_or_else(|| ApiError::invalid(format!("{name} must be an RFC 3339 time, got {s:?}")))
-    })
-    .transpose()
-}
 
 fn sha(field: &str, s: &str) -> ApiResult<String> {
     let parsed = Sha::parse(s.trim())
@@ -77,9 +69,9 @@ pub async fn create(
     if title.chars().count() > 1000 || title.contains('\0') {
         return Err(ApiError::invalid("title must be at most 1000 characters"));
     }
-    let created_at = time("created_at", body.created_at.as_deref())?
+    let created_at = body_time("created_at", body.created_at.as_deref())?
         .ok_or_else(|| ApiError::invalid("created_at is required"))?;
-    let merged_at = time("merged_at", body.merged_at.as_deref())?;
+    let merged_at = body_time("merged_at", body.merged_at.as_deref())?;
     let merge_commit_sha = body
         .merge_commit_sha
         .as_deref()
@@ -98,7 +90,7 @@ pub async fn create(
         };
         commits.push(WalkedCommit {
             sha: sha("commits", s)?,
-            authored_at: time("commits.authored_at", at)?,
+            authored_at: body_time("commits.authored_at", at)?,
         });
     }
     fill_times(&state, &repo, &mut commits).await;
