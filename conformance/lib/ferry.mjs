@@ -30,20 +30,39 @@ export function git(...args) {
 }
 export const revParse = (ref) => git('rev-parse', `${ref}^{commit}`);
 
-async function admin(method, path, body) {
+/** An admin-token call to ferry's own API (/api/v1/…); throws unless the answer is 2xx. */
+export async function admin(method, path, body) {
+  const r = await adminRaw(method, path, body);
+  if (r.status >= 300) throw new Error(`admin ${method} ${path} → ${r.status}: ${r.text}`);
+  return r.text ? JSON.parse(r.text) : undefined;
+}
+
+/**
+ * An admin-token call that returns whatever came back: {status, headers, data, text}
+ * (`data` is the parsed JSON, or undefined). Not schema-validated: /api/v1 is ferry's own API.
+ */
+export async function adminRaw(method, path, body, { token = ADMIN_TOKEN } = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `token ${token}`;
   const res = await fetch(`${CONNECT_URL}${path}`, {
     method,
-    headers: { authorization: `token ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  if (res.status >= 300) throw new Error(`admin ${method} ${path} → ${res.status}: ${text}`);
-  return text ? JSON.parse(text) : undefined;
+  let data;
+  if (text !== '') {
+    try { data = JSON.parse(text); } catch { data = undefined; }
+  }
+  return { status: res.status, headers: Object.fromEntries(res.headers.entries()), data, text };
 }
 
-/** Registers ferry repository `fullName` on the test git repository and returns a write token. */
-export async function setupRepo(fullName, { gitUrl = GIT_REPO } = {}) {
-  await admin('POST', '/api/v1/repos', { full_name: fullName, git_url: gitUrl, default_branch: 'main' });
+/**
+ * Registers ferry repository `fullName` on the test git repository and returns a write token.
+ * `extra` fields are added to the POST /api/v1/repos body.
+ */
+export async function setupRepo(fullName, { gitUrl = GIT_REPO, extra = {} } = {}) {
+  await admin('POST', '/api/v1/repos', { full_name: fullName, git_url: gitUrl, default_branch: 'main', ...extra });
   return newToken(`conformance-${fullName.replace('/', '-')}`);
 }
 

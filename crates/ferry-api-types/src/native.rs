@@ -55,6 +55,38 @@ pub struct CreateRepo {
     /// Defaults to `main`.
     #[serde(default)]
     pub default_branch: Option<String>,
+    /// GitHub settings (secrets are write-only).
+    #[serde(default)]
+    pub github: Option<GithubSettings>,
+}
+
+/// The `github` object of a repository, as written.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct GithubSettings {
+    /// Secret of inbound `POST /webhooks/github` deliveries for this repository; `""` clears it.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+    /// GitHub mirror mode (not available yet: `true` is refused with 422).
+    #[serde(default)]
+    pub mirror: Option<bool>,
+}
+
+/// `PATCH /api/v1/repos/{owner}/{repo}`: absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct PatchRepo {
+    #[serde(default)]
+    pub git_url: Option<String>,
+    #[serde(default)]
+    pub default_branch: Option<String>,
+    #[serde(default)]
+    pub github: Option<GithubSettings>,
+}
+
+/// The `github` object of a repository, as read: never the secrets themselves.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GithubInfo {
+    pub webhook_secret_set: bool,
+    pub mirror: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -67,6 +99,7 @@ pub struct RepoInfo {
     pub default_branch: String,
     /// The GitHub-compatible API URL of the repository.
     pub api_url: String,
+    pub github: GithubInfo,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -383,4 +416,89 @@ pub struct ImportError {
     /// 1-based, within the request body.
     pub line: u64,
     pub message: String,
+}
+
+/// `POST /api/v1/webhooks`: a subscription to deployment events.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateWebhook {
+    /// `http://` or `https://` URL deliveries are POSTed to.
+    pub url: String,
+    /// Signs every delivery (`X-Hub-Signature-256`); write-only.
+    pub secret: String,
+    /// `deployment`, `deployment_status`; default both.
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+    /// `owner/name` of the repositories to hear about; absent or empty = all.
+    #[serde(default)]
+    pub repositories: Option<Vec<String>>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// `PATCH /api/v1/webhooks/{id}`: absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct PatchWebhook {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+    #[serde(default)]
+    pub repositories: Option<Vec<String>>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookInfo {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<String>,
+    /// Empty = every repository.
+    pub repositories: Vec<String>,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One event for one subscription (`GET /api/v1/webhooks/{id}/deliveries`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryInfo {
+    pub id: i64,
+    /// `X-GitHub-Delivery`, the same on every attempt.
+    pub guid: String,
+    pub event: String,
+    /// `pending`, `sending`, `delivered` or `dead`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<String>,
+    /// Every attempt, oldest first (only on `GET …/deliveries/{delivery_id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<Vec<AttemptInfo>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttemptInfo {
+    pub at: String,
+    pub status_code: Option<i64>,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+/// An inbound GitHub delivery (`GET /api/v1/webhooks/github/deliveries`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GithubDeliveryInfo {
+    pub guid: String,
+    pub event: String,
+    pub action: Option<String>,
+    pub repository: Option<String>,
+    /// `processed`, `ignored`, `waiting`, `failed`, `pong`.
+    pub outcome: String,
+    pub detail: String,
+    pub received_at: String,
 }

@@ -32,6 +32,18 @@ pub struct ServeArgs {
     /// Git mirrors and other local state [default: ./ferry-data]
     #[arg(long, env = "FERRY_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Installation-wide secret of inbound GitHub webhooks (besides each repository's).
+    #[arg(long, env = "FERRY_GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
+    github_webhook_secret: Option<String>,
+    /// First retry of a failed webhook delivery, in ms; doubles per attempt [default: 1000]
+    #[arg(long, env = "FERRY_WEBHOOK_RETRY_BASE_MS")]
+    webhook_retry_base_ms: Option<u64>,
+    /// Longest wait between two attempts of a delivery, in ms [default: 600000]
+    #[arg(long, env = "FERRY_WEBHOOK_RETRY_CAP_MS")]
+    webhook_retry_cap_ms: Option<u64>,
+    /// Failed attempts after which a delivery is dead (redeliver by hand) [default: 10]
+    #[arg(long, env = "FERRY_WEBHOOK_MAX_ATTEMPTS")]
+    webhook_max_attempts: Option<u32>,
 }
 
 fn config(db: DbArgs, o: Overrides) -> anyhow::Result<Config> {
@@ -51,6 +63,10 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             external_url: a.external_url,
             admin_token: a.admin_token.map(Secret::new),
             data_dir: a.data_dir,
+            github_webhook_secret: a.github_webhook_secret.map(Secret::new),
+            webhook_retry_base_ms: a.webhook_retry_base_ms,
+            webhook_retry_cap_ms: a.webhook_retry_cap_ms,
+            webhook_max_attempts: a.webhook_max_attempts,
             ..Default::default()
         },
     )?;

@@ -9,12 +9,14 @@
 //! - [`ingest`]: deploy and incident ingestion: integration kinds, DevLake auth modes, deploy
 //!   results, issue states, service aliases, the lenient time formats of real senders.
 //! - [`page`]: GitHub-style pagination parameters.
+//! - [`autodeploy`]: continuous delivery rules of `.ferry.yml` (merge, push, tag, presets).
 //! - [`dora`]: the DORA metric engine: range, attribution, the four metrics, levels, series.
 //! - [`error`]: [`DomainError`], returned when a value or a transition is refused.
 //!
 //! What does not live here: SQL (ferry-store), HTTP and wire formats (ferry-server,
 //! ferry-api-types).
 
+pub mod autodeploy;
 pub mod deployment;
 pub mod dora;
 pub mod error;

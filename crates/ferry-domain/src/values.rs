@@ -165,6 +165,12 @@ impl Timestamp {
         self.0
     }
 
+    /// Now in Unix milliseconds, for schedules finer than a second (webhook retries).
+    pub fn now_millis() -> i64 {
+        let ns = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        i64::try_from(ns).unwrap_or(i64::MAX)
+    }
+
     /// Parses RFC 3339 (`2024-05-01T12:00:00Z`, `…+02:00`, with or without fraction).
     pub fn parse_rfc3339(s: &str) -> Result<Timestamp, DomainError> {
         OffsetDateTime::parse(s, &Rfc3339)

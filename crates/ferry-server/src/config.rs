@@ -4,10 +4,12 @@
 //! collected by the CLI into [`Overrides`]), `ferry.toml` (path from `--config`/`FERRY_CONFIG`),
 //! built-in defaults (PRODUCT.md, "The binary").
 
+use crate::events::outbox::OutboxSettings;
 use crate::secret::Secret;
 use anyhow::Context;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./ferry-data/ferry.db";
@@ -24,6 +26,10 @@ pub struct Overrides {
     pub external_url: Option<String>,
     pub admin_token: Option<Secret>,
     pub data_dir: Option<PathBuf>,
+    pub github_webhook_secret: Option<Secret>,
+    pub webhook_retry_base_ms: Option<u64>,
+    pub webhook_retry_cap_ms: Option<u64>,
+    pub webhook_max_attempts: Option<u32>,
 }
 
 /// `ferry.toml`: the same settings, all optional.
@@ -36,6 +42,25 @@ struct FileConfig {
     admin_token: Option<Secret>,
     data_dir: Option<PathBuf>,
     dora: Option<DoraFileConfig>,
+    github: Option<GithubFileConfig>,
+    webhooks: Option<WebhooksFileConfig>,
+}
+
+/// `[github]` of `ferry.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GithubFileConfig {
+    webhook_secret: Option<Secret>,
+}
+
+/// `[webhooks]` of `ferry.toml`: outbound delivery.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhooksFileConfig {
+    retry_base_ms: Option<u64>,
+    retry_cap_ms: Option<u64>,
+    max_attempts: Option<u32>,
+    timeout_ms: Option<u64>,
 }
 
 /// `[dora]` of `ferry.toml`.
@@ -60,6 +85,9 @@ pub struct Config {
     pub body_limit: usize,
     /// `dora.production_environments`, lower-cased.
     pub dora_production_environments: Vec<String>,
+    /// Installation-wide secret of `POST /webhooks/github`.
+    pub github_webhook_secret: Option<Secret>,
+    pub outbox: OutboxSettings,
 }
 
 impl Config {
@@ -78,7 +106,31 @@ impl Config {
                 anyhow::bail!("external URL must start with http:// or https://, got {u:?}");
             }
         }
+        let hooks = file.webhooks.clone().unwrap_or_default();
+        let defaults = OutboxSettings::default();
+        let ms = Duration::from_millis;
+        let outbox = OutboxSettings {
+            retry_base: o
+                .webhook_retry_base_ms
+                .or(hooks.retry_base_ms)
+                .map_or(defaults.retry_base, ms),
+            retry_cap: o
+                .webhook_retry_cap_ms
+                .or(hooks.retry_cap_ms)
+                .map_or(defaults.retry_cap, ms),
+            max_attempts: o
+                .webhook_max_attempts
+                .or(hooks.max_attempts)
+                .map_or(defaults.max_attempts, i64::from)
+                .max(1),
+            timeout: hooks.timeout_ms.map_or(defaults.timeout, ms),
+        };
         Ok(Config {
+            github_webhook_secret: o
+                .github_webhook_secret
+                .or(file.github.and_then(|g| g.webhook_secret))
+                .filter(|s| !s.expose().is_empty()),
+            outbox,
             listen: o
                 .listen
                 .or(file.listen)

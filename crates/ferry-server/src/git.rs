@@ -258,6 +258,27 @@ impl Mirror {
             .collect())
     }
 
+    /// The content of `path` at commit `sha` (`git show sha:path`), `None` when the file is not
+    /// there. Fetches once when `sha` is not in the mirror yet; an unknown commit is an error.
+    pub async fn read_file(&self, sha: &Sha, path: &str) -> Result<Option<String>, GitError> {
+        if !self.snapshot().index.has_commit(sha) {
+            self.refresh_if_stale().await?;
+            if !self.snapshot().index.has_commit(sha) {
+                return Err(GitError::Command(
+                    "show",
+                    format!("commit {} is not in the repository", sha.as_str()),
+                ));
+            }
+        }
+        let spec = format!("{}:{path}", sha.as_str());
+        match git("show", Some(&self.path), &["cat-file", "blob", &spec]).await {
+            Ok(text) => Ok(Some(text)),
+            // The commit is there (checked above): a failure here means no such file.
+            Err(GitError::Command(..)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Starts [`refresh_if_stale`](Self::refresh_if_stale) on a task unless one is running.
     fn renew_in_background(self: &Arc<Self>) {
         if self

@@ -12,6 +12,7 @@
 //! - [`error`]: one error type per API family and the error strategy.
 //! - [`git`]: git mirrors and in-memory ref resolution.
 //! - [`dora`]: DORA change data upkeep (mirror walks) and report inputs.
+//! - [`events`]: GitHub webhooks in (auto-deploys) and out (the outbox worker).
 //! - [`admin`]: what `ferry admin …` does on the database directly.
 //! - [`cache`]: one-second caches of the token and repository every request looks up.
 //! - [`config`], [`secret`], [`state`].
@@ -21,6 +22,7 @@ pub mod cache;
 pub mod config;
 pub mod dora;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod git;
 pub mod router;

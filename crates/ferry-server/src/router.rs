@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, GhError};
 use crate::routes::github::{commit_statuses, deployments, environments, repos, statuses};
+use crate::routes::hooks;
 use crate::routes::ingest;
 use crate::routes::native;
 use crate::routes::ops;
@@ -14,6 +15,9 @@ use axum::routing::{get, patch, post};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+
+/// GitHub's limit on webhook payloads.
+const GITHUB_BODY_LIMIT: usize = 25 * 1024 * 1024;
 
 pub fn build(state: AppState, body_limit: usize) -> Router {
     // GitHub-compatible API (compat/github.md §1: all 15 operations).
@@ -74,7 +78,10 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
             "/repos",
             post(native::repos::create).get(native::repos::list),
         )
-        .route("/repos/{owner}/{repo}", get(native::repos::get))
+        .route(
+            "/repos/{owner}/{repo}",
+            get(native::repos::get).patch(native::repos::update),
+        )
         .route("/deployments", get(native::deployments::list))
         .route(
             "/integrations",
@@ -112,6 +119,32 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
         .route("/repos/{owner}/{repo}/pulls", post(native::pulls::create))
         .route("/dora", get(native::dora::report))
         .route("/dora/series", get(native::dora::series))
+        .route(
+            "/webhooks",
+            post(native::webhooks::create).get(native::webhooks::list),
+        )
+        .route(
+            "/webhooks/github/deliveries",
+            get(native::webhooks::github_deliveries),
+        )
+        .route(
+            "/webhooks/{id}",
+            get(native::webhooks::get)
+                .patch(native::webhooks::update)
+                .delete(native::webhooks::delete),
+        )
+        .route(
+            "/webhooks/{id}/deliveries",
+            get(native::webhooks::deliveries),
+        )
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}",
+            get(native::webhooks::delivery),
+        )
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+            post(native::webhooks::redeliver),
+        )
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -143,6 +176,12 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
     }
     let ingest = ingest.route_layer(middleware::from_fn(telemetry::track));
 
+    // Signed inbound webhooks: GitHub's payloads may be up to 25 MB.
+    let hooks = Router::new()
+        .route("/webhooks/github", post(hooks::github::receive))
+        .layer(DefaultBodyLimit::max(GITHUB_BODY_LIMIT))
+        .route_layer(middleware::from_fn(telemetry::track));
+
     let root = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -151,6 +190,7 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
         .route_layer(middleware::from_fn(telemetry::track));
 
     root.merge(ingest)
+        .merge(hooks)
         .nest("/api/v3", v3)
         .nest("/api/v1", v1)
         .layer(DefaultBodyLimit::max(body_limit))

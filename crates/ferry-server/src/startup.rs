@@ -5,6 +5,7 @@
 
 use crate::config::Config;
 use crate::dora::DoraKeeper;
+use crate::events::outbox::Outbox;
 use crate::extract::auth::{generate_token, hash_token};
 use crate::git::Mirrors;
 use crate::router;
@@ -86,11 +87,14 @@ impl App {
             config.dora_production_environments.clone(),
         );
         dora.spawn();
+        let urls = Arc::new(Urls::new(&external_url));
+        Outbox::new(Arc::clone(&store), Arc::clone(&urls), config.outbox.clone()).spawn();
         let state = AppState {
             store,
             mirrors,
             dora,
-            urls: Arc::new(Urls::new(&external_url)),
+            urls,
+            github_webhook_secret: config.github_webhook_secret.clone().map(Arc::new),
             metrics: telemetry::metrics_handle(),
             tokens: Default::default(),
             repos: Default::default(),

@@ -4,6 +4,7 @@
 use crate::cache::Recent;
 use crate::dora::DoraKeeper;
 use crate::git::Mirrors;
+use crate::secret::Secret;
 use crate::urls::Urls;
 use ferry_store::model::{Integration, Repo, Token};
 use ferry_store::Store;
@@ -25,4 +26,6 @@ pub struct AppState {
     pub integrations: Arc<Recent<String, Integration>>,
     /// DORA change data upkeep and report inputs.
     pub dora: Arc<DoraKeeper>,
+    /// Installation-wide secret of inbound GitHub webhooks.
+    pub github_webhook_secret: Option<Arc<Secret>>,
 }

@@ -2,7 +2,7 @@
 //!
 //! Map:
 //! - [`traits`]: the narrow store traits (`TokenStore`, `RepoStore`, `DeploymentStore`,
-//!   `IngestStore`, `DoraStore`, …) and
+//!   `IngestStore`, `DoraStore`, `WebhookStore`, `GithubStore`, …) and
 //!   [`Store`], their union. The server only sees these.
 //! - [`model`]: records returned and inputs taken, in domain types.
 //! - [`error`]: [`StoreError`], the only error callers see.
@@ -22,6 +22,6 @@ pub mod traits;
 pub use error::{StoreError, StoreResult};
 pub use sql::{connect, migrate, SqlStore};
 pub use traits::{
-    CommitStatusStore, DeploymentStore, DoraStore, EnvironmentStore, IngestStore, RepoStore, Store,
-    TokenStore,
+    CommitStatusStore, DeploymentStore, DoraStore, EnvironmentStore, GithubStore, IngestStore,
+    RepoStore, Store, TokenStore, WebhookStore,
 };

@@ -51,6 +51,8 @@ pub struct Repo {
     pub slug: RepoSlug,
     pub git_url: Option<String>,
     pub default_branch: String,
+    /// Inbound GitHub webhook secret (write-only on the API).
+    pub github_webhook_secret: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -60,6 +62,16 @@ pub struct NewRepo {
     pub slug: RepoSlug,
     pub git_url: Option<String>,
     pub default_branch: String,
+    pub github_webhook_secret: Option<String>,
+}
+
+/// `PATCH /api/v1/repos/{owner}/{repo}`: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RepoPatch {
+    pub git_url: Option<String>,
+    pub default_branch: Option<String>,
+    /// `Some(None)` clears the secret.
+    pub github_webhook_secret: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -535,4 +547,236 @@ pub struct NewIncident {
     pub deployment: Option<DeploymentRef>,
     pub url: Option<String>,
     pub description: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound webhooks (subscriptions and their outbox) and inbound GitHub deliveries.
+
+/// The events a subscription may receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HookEvent {
+    Ping,
+    Deployment,
+    DeploymentStatus,
+}
+
+impl HookEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::Ping => "ping",
+            HookEvent::Deployment => "deployment",
+            HookEvent::DeploymentStatus => "deployment_status",
+        }
+    }
+}
+
+impl std::str::FromStr for HookEvent {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ping" => Ok(HookEvent::Ping),
+            "deployment" => Ok(HookEvent::Deployment),
+            "deployment_status" => Ok(HookEvent::DeploymentStatus),
+            other => Err(format!("unknown event {other:?}")),
+        }
+    }
+}
+
+/// A subscription. The secret signs deliveries and never leaves the server.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub id: i64,
+    pub url: String,
+    pub secret: String,
+    pub events: Vec<HookEvent>,
+    /// Empty = every repository.
+    pub repos: Vec<RepoSlug>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: String,
+    pub secret: String,
+    pub events: Vec<HookEvent>,
+    pub repos: Vec<RepoId>,
+    pub active: bool,
+}
+
+/// `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub events: Option<Vec<HookEvent>>,
+    pub repos: Option<Vec<RepoId>>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Sending,
+    Delivered,
+    Dead,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "dead",
+        }
+    }
+}
+
+impl std::str::FromStr for DeliveryState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(DeliveryState::Pending),
+            "sending" => Ok(DeliveryState::Sending),
+            "delivered" => Ok(DeliveryState::Delivered),
+            "dead" => Ok(DeliveryState::Dead),
+            other => Err(format!("unknown delivery state {other:?}")),
+        }
+    }
+}
+
+/// One event for one subscription, as the delivery log shows it. Times in Unix milliseconds.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub guid: String,
+    pub event: HookEvent,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub created_at_ms: i64,
+    pub delivered_at_ms: Option<i64>,
+    pub next_attempt_at_ms: i64,
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone)]
+pub struct DeliveryAttempt {
+    pub at_ms: i64,
+    pub status_code: Option<i64>,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+/// A claimed delivery with what sending it needs.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub guid: String,
+    pub event: HookEvent,
+    pub url: String,
+    pub secret: String,
+    pub repo_id: Option<RepoId>,
+    pub deployment_id: Option<DeploymentId>,
+    pub status_id: Option<StatusId>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    /// Attempts since it was enqueued or last redelivered, this one included.
+    pub round_attempts: i64,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    pub delivery_id: i64,
+    pub at_ms: i64,
+    pub status_code: Option<i64>,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+    /// `None` = delivered; `Some(t)` = try again at `t` (ms); dead when `dead` is set.
+    pub retry_at_ms: Option<i64>,
+    pub dead: bool,
+}
+
+/// An inbound GitHub delivery as recorded.
+#[derive(Debug, Clone)]
+pub struct GithubDelivery {
+    pub guid: String,
+    pub event: String,
+    pub action: Option<String>,
+    pub repository: Option<String>,
+    pub outcome: String,
+    pub detail: String,
+    pub received_at_ms: i64,
+}
+
+/// How an auto-deploy was triggered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoTrigger {
+    Merge,
+    Push,
+    Tag,
+    /// A pull request opened or updated (Deploybot's `pr<N>` environments).
+    PullRequest,
+}
+
+impl AutoTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoTrigger::Merge => "merge",
+            AutoTrigger::Push => "push",
+            AutoTrigger::Tag => "tag",
+            AutoTrigger::PullRequest => "pull_request",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoDeployState {
+    /// Waiting for its required contexts.
+    Waiting,
+    Created,
+    Failed,
+}
+
+impl AutoDeployState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoDeployState::Waiting => "waiting",
+            AutoDeployState::Created => "created",
+            AutoDeployState::Failed => "failed",
+        }
+    }
+}
+
+/// An auto-deploy decided from `.ferry.yml`.
+#[derive(Debug, Clone)]
+pub struct NewAutoDeploy {
+    pub repo_id: RepoId,
+    pub environment: EnvName,
+    pub sha: Sha,
+    pub git_ref: String,
+    pub trigger: AutoTrigger,
+    /// `None` = GitHub's rule (every reported context), as in `RequiredContexts::All`.
+    pub required_contexts: Option<Vec<String>>,
+    pub production: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AutoDeploy {
+    pub id: i64,
+    pub repo_id: RepoId,
+    pub environment: EnvName,
+    pub sha: Sha,
+    pub git_ref: String,
+    pub trigger: AutoTrigger,
+    pub required_contexts: Option<Vec<String>>,
+    pub production: bool,
+    pub state: AutoDeployState,
+    pub deployment_id: Option<DeploymentId>,
+    pub detail: String,
 }

@@ -25,7 +25,10 @@ pub trait RepoStore: Send + Sync {
     /// `Conflict` when the name is taken (case-insensitively).
     async fn create_repo(&self, new: NewRepo) -> StoreResult<Repo>;
     async fn repo_by_slug(&self, slug: &RepoSlug) -> StoreResult<Option<Repo>>;
+    async fn repo_by_id(&self, id: RepoId) -> StoreResult<Option<Repo>>;
     async fn list_repos(&self) -> StoreResult<Vec<Repo>>;
+    /// `NotFound` for an unknown repository.
+    async fn update_repo(&self, slug: &RepoSlug, patch: RepoPatch) -> StoreResult<Repo>;
 }
 
 #[async_trait]
@@ -187,6 +190,78 @@ pub trait DoraStore: Send + Sync {
     async fn resolve_incident(&self, id: IssueId, at: Timestamp) -> StoreResult<Issue>;
 }
 
+/// Outbound webhooks: subscriptions and the transactional outbox of their deliveries.
+///
+/// Deliveries are enqueued by the transactions that create deployments and statuses (one row
+/// per matching subscription); a worker claims due ones, sends them, and records each attempt.
+/// Claims lease their rows, so a worker that dies hands its claims back when the lease ends;
+/// on PostgreSQL several instances claim with `FOR UPDATE SKIP LOCKED`.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Creates the subscription and enqueues its `ping`, in one transaction.
+    async fn create_webhook(&self, new: NewWebhook) -> StoreResult<Webhook>;
+    async fn list_webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    async fn webhook(&self, id: i64) -> StoreResult<Option<Webhook>>;
+    async fn update_webhook(&self, id: i64, patch: WebhookPatch) -> StoreResult<Webhook>;
+    /// Deletes the subscription with its deliveries and their log.
+    async fn delete_webhook(&self, id: i64) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_deliveries(&self, webhook: i64, limit: u32) -> StoreResult<Vec<Delivery>>;
+    async fn delivery(
+        &self,
+        webhook: i64,
+        id: i64,
+    ) -> StoreResult<Option<(Delivery, Vec<DeliveryAttempt>)>>;
+    /// Sends the delivery again (same guid) as soon as possible, with a fresh attempt budget.
+    async fn redeliver(&self, webhook: i64, id: i64, now_ms: i64) -> StoreResult<()>;
+    /// Claims up to `limit` due deliveries for `lease_ms`. Of the undelivered deliveries of
+    /// one deployment for one subscription only the oldest is ever claimable: events arrive in
+    /// creation order.
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        limit: u32,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records attempts and moves each delivery on (delivered, retry later, or dead).
+    async fn finish_deliveries(&self, outcomes: Vec<AttemptOutcome>) -> StoreResult<()>;
+    /// When the next pending delivery falls due (ms), if any.
+    async fn next_delivery_due(&self) -> StoreResult<Option<i64>>;
+    /// Woken after a commit that enqueued deliveries (on PostgreSQL also by other instances,
+    /// through `LISTEN ferry_outbox`).
+    fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
+}
+
+/// Inbound GitHub deliveries and the auto-deploys they decide.
+#[async_trait]
+pub trait GithubStore: Send + Sync {
+    /// Records a delivery by its guid; `false` when that guid was recorded before.
+    async fn record_github_delivery(&self, d: GithubDelivery) -> StoreResult<bool>;
+    async fn finish_github_delivery(
+        &self,
+        guid: &str,
+        outcome: &str,
+        detail: &str,
+    ) -> StoreResult<()>;
+    /// Forgets a delivery whose processing failed, so that GitHub's redelivery is processed.
+    async fn forget_github_delivery(&self, guid: &str) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_github_deliveries(&self, limit: u32) -> StoreResult<Vec<GithubDelivery>>;
+    /// Records an auto-deploy, or returns the one already recorded for its (repository,
+    /// environment, sha).
+    async fn add_auto_deploy(&self, new: NewAutoDeploy) -> StoreResult<AutoDeploy>;
+    /// Auto-deploys of a commit still waiting for CI.
+    async fn waiting_auto_deploys(&self, repo: RepoId, sha: &Sha) -> StoreResult<Vec<AutoDeploy>>;
+    /// Re-checks a waiting auto-deploy's contexts in one transaction: all green → creates
+    /// `deployment` and marks it created; one failed → marks it failed; otherwise it stays
+    /// waiting. Anything not waiting is returned as it is.
+    async fn advance_auto_deploy(
+        &self,
+        id: i64,
+        deployment: NewDeployment,
+    ) -> StoreResult<AutoDeploy>;
+}
+
 /// The whole store: every aggregate plus health.
 #[async_trait]
 pub trait Store:
@@ -197,6 +272,8 @@ pub trait Store:
     + CommitStatusStore
     + IngestStore
     + DoraStore
+    + WebhookStore
+    + GithubStore
 {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -378,6 +378,7 @@ async fn api_success_and_git_walk(db: Arc<TestDb>) {
             slug: ferry_domain::RepoSlug::parse("acme/shop").expect("slug"),
             git_url: Some("/nonexistent/shop.git".into()),
             default_branch: "main".into(),
+            github_webhook_secret: None,
         })
         .await
         .expect("repo");
@@ -646,6 +647,7 @@ async fn concurrent_walks_and_statuses(db: Arc<TestDb>) {
             slug: ferry_domain::RepoSlug::parse("acme/shop").expect("slug"),
             git_url: Some("/nonexistent/shop.git".into()),
             default_branch: "main".into(),
+            github_webhook_secret: None,
         })
         .await
         .expect("repo");

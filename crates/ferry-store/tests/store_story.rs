@@ -184,6 +184,7 @@ async fn repos(db: Arc<TestDb>) {
             slug: ferry_domain::RepoSlug::parse("Acme/Web").expect("slug"),
             git_url: Some("https://git.example/acme/web.git".into()),
             default_branch: "trunk".into(),
+            github_webhook_secret: None,
         })
         .await
         .expect("create");
@@ -214,6 +215,7 @@ async fn repos(db: Arc<TestDb>) {
             slug: ferry_domain::RepoSlug::parse("acme/WEB").expect("slug"),
             git_url: None,
             default_branch: "main".into(),
+            github_webhook_secret: None,
         })
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");

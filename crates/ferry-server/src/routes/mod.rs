@@ -2,11 +2,13 @@
 //! - [`github`]: `/api/v3`, GitHub-compatible (compat/github.md).
 //! - [`native`]: `/api/v1`, ferry's own API.
 //! - [`ingest`]: deploy and incident ingestion, OpsLevel- and DevLake-compatible.
+//! - [`hooks`]: signed inbound webhooks (`/webhooks/github`).
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`.
 //!
 //! The route table itself is `crate::router`.
 
 pub mod github;
+pub mod hooks;
 pub mod ingest;
 pub mod native;
 pub mod ops;

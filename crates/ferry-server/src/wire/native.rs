@@ -27,6 +27,10 @@ pub fn repo(urls: &Urls, r: &Repo) -> api::RepoInfo {
         git_url: r.git_url.clone(),
         default_branch: r.default_branch.clone(),
         api_url: urls.repo_api(&r.slug),
+        github: api::GithubInfo {
+            webhook_secret_set: r.github_webhook_secret.is_some(),
+            mirror: false,
+        },
         created_at: r.created_at.to_github(),
         updated_at: r.updated_at.to_github(),
     }

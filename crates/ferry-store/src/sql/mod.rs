@@ -9,6 +9,7 @@ mod ingest;
 mod postgres;
 mod rows;
 mod sqlite;
+mod webhooks;
 
 use crate::model::*;
 use crate::traits::*;
@@ -29,7 +30,8 @@ use sqlx::AnyConnection;
 use sqlx::AnyPool;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Once;
+use std::sync::{Arc, Once};
+use tokio::sync::Notify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -43,6 +45,11 @@ pub struct SqlStore {
     backend: Backend,
     /// SQLite only: the group-commit writer every write goes through (see `sql/sqlite.rs`).
     writer: Option<sqlite::GroupCommit>,
+    /// Woken after commits that enqueued webhook deliveries (`WebhookStore::outbox_signal`).
+    outbox: Arc<Notify>,
+    /// PostgreSQL only: where `LISTEN ferry_outbox` connects, once asked for.
+    listen_url: Option<String>,
+    listening: std::sync::Once,
 }
 
 /// A unit of writing: runs on a connection inside a transaction the caller does not see.
@@ -70,6 +77,9 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
         pool,
         backend,
         writer,
+        outbox: Arc::new(Notify::new()),
+        listen_url: (backend == Backend::Postgres).then(|| url.to_owned()),
+        listening: std::sync::Once::new(),
     })
 }
 
@@ -86,6 +96,22 @@ pub async fn migrate(store: &SqlStore) -> StoreResult<()> {
 }
 
 impl SqlStore {
+    fn is_postgres(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
+    /// PostgreSQL: forwards `NOTIFY ferry_outbox` (sent by any instance's commit) to the
+    /// outbox signal. Reconnects after a lost connection, waking the worker once so it rescans.
+    fn start_listener(&self) {
+        let Some(url) = self.listen_url.clone() else {
+            return;
+        };
+        let signal = Arc::clone(&self.outbox);
+        self.listening.call_once(move || {
+            tokio::spawn(postgres::listen_outbox(url, signal));
+        });
+    }
+
     /// Runs `job` in a write transaction and returns its result once committed.
     ///
     /// On SQLite the job joins the group-commit writer's next batch; on PostgreSQL it gets a
@@ -270,27 +296,30 @@ impl TokenStore for SqlStore {
     }
 }
 
-const REPO_COLS: &str = "id, owner, name, git_url, default_branch, created_at, updated_at";
+const REPO_COLS: &str =
+    "id, owner, name, git_url, default_branch, github_webhook_secret, created_at, updated_at";
 
 #[async_trait]
 impl RepoStore for SqlStore {
     async fn create_repo(&self, new: NewRepo) -> StoreResult<Repo> {
         self.write(move |c| {
             Box::pin(async move {
-        let now = Timestamp::now().unix();
-        let row: RepoRow = sqlx::query_as(&format!(
-            "INSERT INTO repos (owner, name, full_name_key, git_url, default_branch, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {REPO_COLS}"
-        ))
-        .bind(new.slug.owner())
-        .bind(new.slug.name())
-        .bind(new.slug.key())
-        .bind(new.git_url.as_deref())
-        .bind(&new.default_branch)
-        .bind(now)
-        .fetch_one(&mut *c)
-        .await?;
-        row.into_repo()
+                let now = Timestamp::now().unix();
+                let row: RepoRow = sqlx::query_as(&format!(
+                    "INSERT INTO repos (owner, name, full_name_key, git_url, default_branch, \
+                 github_webhook_secret, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {REPO_COLS}"
+                ))
+                .bind(new.slug.owner())
+                .bind(new.slug.name())
+                .bind(new.slug.key())
+                .bind(new.git_url.as_deref())
+                .bind(&new.default_branch)
+                .bind(new.github_webhook_secret.as_deref())
+                .bind(now)
+                .fetch_one(&mut *c)
+                .await?;
+                row.into_repo()
             })
         })
         .await
@@ -304,6 +333,49 @@ impl RepoStore for SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         row.map(RepoRow::into_repo).transpose()
+    }
+
+    async fn repo_by_id(&self, id: RepoId) -> StoreResult<Option<Repo>> {
+        let row: Option<RepoRow> =
+            sqlx::query_as(&format!("SELECT {REPO_COLS} FROM repos WHERE id = $1"))
+                .bind(id.get())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(RepoRow::into_repo).transpose()
+    }
+
+    async fn update_repo(&self, slug: &RepoSlug, patch: RepoPatch) -> StoreResult<Repo> {
+        let key = slug.key();
+        self.write(move |c| {
+            Box::pin(async move {
+                let old: RepoRow = sqlx::query_as(&format!(
+                    "SELECT {REPO_COLS} FROM repos WHERE full_name_key = $1"
+                ))
+                .bind(&key)
+                .fetch_optional(&mut *c)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let old = old.into_repo()?;
+                let row: RepoRow = sqlx::query_as(&format!(
+                    "UPDATE repos SET git_url = $1, default_branch = $2, \
+                         github_webhook_secret = $3, updated_at = $4 WHERE id = $5 \
+                     RETURNING {REPO_COLS}"
+                ))
+                .bind(patch.git_url.or(old.git_url))
+                .bind(patch.default_branch.unwrap_or(old.default_branch))
+                .bind(
+                    patch
+                        .github_webhook_secret
+                        .unwrap_or(old.github_webhook_secret),
+                )
+                .bind(Timestamp::now().unix())
+                .bind(old.id.get())
+                .fetch_one(&mut *c)
+                .await?;
+                row.into_repo()
+            })
+        })
+        .await
     }
 
     async fn list_repos(&self) -> StoreResult<Vec<Repo>> {
@@ -412,6 +484,7 @@ async fn latest_contexts(
 #[allow(clippy::too_many_arguments)]
 async fn insert_status(
     conn: &mut AnyConnection,
+    repo: RepoId,
     deployment: DeploymentId,
     state: StatusState,
     description: &str,
@@ -447,7 +520,51 @@ async fn insert_status(
     .bind(deployment.get())
     .execute(&mut *conn)
     .await?;
-    row.into_status()
+    let status = row.into_status()?;
+    // Decision D8: auto-added `inactive` statuses are announced too.
+    webhooks::enqueue(
+        conn,
+        HookEvent::DeploymentStatus,
+        repo,
+        deployment,
+        Some(status.id),
+    )
+    .await?;
+    Ok(status)
+}
+
+/// Inserts a deployment (its environment row and counts are the insert trigger's, migration
+/// 0002). Shared by `create_deployment` and auto-deploys.
+pub(crate) async fn insert_deployment(
+    c: &mut AnyConnection,
+    new: &NewDeployment,
+) -> StoreResult<Deployment> {
+    let now = Timestamp::now().unix();
+    let row: DeploymentRow = sqlx::query_as(&format!(
+        "INSERT INTO deployments (repo_id, source, sha, ref, task, payload, environment, \
+     original_environment, description, transient_environment, production_environment, \
+     creator_id, creator_login, creator_bot, latest_state, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14) \
+             RETURNING {DEPLOYMENT_COLS}"
+    ))
+    .bind(new.repo_id.get())
+    .bind(new.source.as_str())
+    .bind(new.sha.as_str())
+    .bind(&new.git_ref)
+    .bind(&new.task)
+    .bind(&new.payload)
+    .bind(new.environment.as_str())
+    .bind(new.description.as_deref())
+    .bind(b(new.transient_environment))
+    .bind(b(new.production_environment))
+    .bind(new.creator.id)
+    .bind(new.creator.login.as_str())
+    .bind(b(new.creator.bot))
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    // The environment row and the counts are the insert trigger's (migration 0002).
+    row.into_deployment()
 }
 
 fn deployment_where(filter: &DeploymentFilter) -> Where {
@@ -482,45 +599,25 @@ fn deployment_where(filter: &DeploymentFilter) -> Where {
 #[async_trait]
 impl DeploymentStore for SqlStore {
     async fn create_deployment(&self, new: NewDeployment) -> StoreResult<Deployment> {
-        self.write(move |c| {
-            Box::pin(async move {
-                // `[]` checks nothing: skip the read, it is most of a deploy bot's creates.
-                if !matches!(new.required_contexts, RequiredContexts::Skip) {
-                    let latest = latest_contexts(&mut *c, new.repo_id, &new.sha).await?;
-                    let latest: Vec<(String, CommitState)> =
-                        latest.into_iter().map(|c| (c.context, c.state)).collect();
-                    check_required_contexts(&new.required_contexts, &latest)
-                        .map_err(StoreError::ContextsFailed)?;
-                }
-                let now = Timestamp::now().unix();
-                let row: DeploymentRow = sqlx::query_as(&format!(
-            "INSERT INTO deployments (repo_id, source, sha, ref, task, payload, environment, \
-                 original_environment, description, transient_environment, production_environment, \
-                 creator_id, creator_login, creator_bot, latest_state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14) \
-             RETURNING {DEPLOYMENT_COLS}"
-        ))
-                .bind(new.repo_id.get())
-                .bind(new.source.as_str())
-                .bind(new.sha.as_str())
-                .bind(&new.git_ref)
-                .bind(&new.task)
-                .bind(&new.payload)
-                .bind(new.environment.as_str())
-                .bind(new.description.as_deref())
-                .bind(b(new.transient_environment))
-                .bind(b(new.production_environment))
-                .bind(new.creator.id)
-                .bind(new.creator.login.as_str())
-                .bind(b(new.creator.bot))
-                .bind(now)
-                .fetch_one(&mut *c)
-                .await?;
-                // The environment row and the counts are the insert trigger's (migration 0002).
-                row.into_deployment()
+        let created = self
+            .write(move |c| {
+                Box::pin(async move {
+                    // `[]` checks nothing: skip the read, it is most of a deploy bot's creates.
+                    if !matches!(new.required_contexts, RequiredContexts::Skip) {
+                        let latest = latest_contexts(&mut *c, new.repo_id, &new.sha).await?;
+                        let latest: Vec<(String, CommitState)> =
+                            latest.into_iter().map(|c| (c.context, c.state)).collect();
+                        check_required_contexts(&new.required_contexts, &latest)
+                            .map_err(StoreError::ContextsFailed)?;
+                    }
+                    let d = insert_deployment(c, &new).await?;
+                    webhooks::enqueue(c, HookEvent::Deployment, d.repo_id, d.id, None).await?;
+                    Ok(d)
+                })
             })
-        })
-        .await
+            .await?;
+        self.outbox.notify_one();
+        Ok(created)
     }
 
     async fn deployment(&self, repo: RepoId, id: DeploymentId) -> StoreResult<Option<Deployment>> {
@@ -606,92 +703,97 @@ impl DeploymentStore for SqlStore {
     }
 
     async fn create_status(&self, repo: RepoId, new: NewStatus) -> StoreResult<StatusCreated> {
-        self.write(move |c| {
-            Box::pin(async move {
-                let dep: Option<DeploymentRow> = sqlx::query_as(&format!(
-                    "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE id = $1 AND repo_id = $2"
-                ))
-                .bind(new.deployment_id.get())
-                .bind(repo.get())
-                .fetch_optional(&mut *c)
-                .await?;
-                let dep = dep.ok_or(StoreError::NotFound)?.into_deployment()?;
-                // The deployment's environment always equals its latest status's (decision D2), so
-                // inheriting it is inheriting "the previous status's, else the deployment's".
-                let environment = new.environment.clone().unwrap_or(dep.environment.clone());
-                let now = Timestamp::now().unix();
-                let status = insert_status(
-                    c,
-                    dep.id,
-                    new.state,
-                    &new.description,
-                    &environment,
-                    (&new.target_url, &new.log_url, &new.environment_url),
-                    &new.creator,
-                    now,
-                )
-                .await?;
-                ensure_environment(c, repo, &environment, now).await?;
-                match new.state {
-                    StatusState::Success => {
-                        dora::record_api_success(
-                            c,
-                            dep.id.get(),
-                            environment.as_str(),
-                            dep.production_environment,
-                            now,
-                        )
-                        .await?
-                    }
-                    StatusState::Failure | StatusState::Error => {
-                        dora::forget(c, dora::Source::Api(dep.id.get())).await?
-                    }
-                    _ => {}
-                }
-
-                let mut inactivated = Vec::new();
-                if new.state == StatusState::Success && new.auto_inactive {
-                    // Narrowed in SQL for the index; the rule itself is the domain's.
-                    let candidates: Vec<DeploymentRow> = sqlx::query_as(&format!(
-                        "SELECT {DEPLOYMENT_COLS} FROM deployments \
-                 WHERE repo_id = $1 AND environment = $2 AND id < $3 AND latest_state = 'success'"
+        let created = self
+            .write(move |c| {
+                Box::pin(async move {
+                    let dep: Option<DeploymentRow> = sqlx::query_as(&format!(
+                        "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE id = $1 AND repo_id = $2"
                     ))
+                    .bind(new.deployment_id.get())
                     .bind(repo.get())
-                    .bind(environment.as_str())
-                    .bind(dep.id.get())
-                    .fetch_all(&mut *c)
+                    .fetch_optional(&mut *c)
                     .await?;
-                    for candidate in candidates {
-                        let d = candidate.into_deployment()?;
-                        let candidate = InactivationCandidate {
-                            environment: d.environment.as_str(),
-                            transient: d.transient_environment,
-                            production: d.production_environment,
-                            latest_state: d.latest_state,
-                        };
-                        if should_auto_inactivate(environment.as_str(), &candidate) {
-                            let s = insert_status(
+                    let dep = dep.ok_or(StoreError::NotFound)?.into_deployment()?;
+                    // The deployment's environment always equals its latest status's (decision D2), so
+                    // inheriting it is inheriting "the previous status's, else the deployment's".
+                    let environment = new.environment.clone().unwrap_or(dep.environment.clone());
+                    let now = Timestamp::now().unix();
+                    let status = insert_status(
+                        c,
+                        repo,
+                        dep.id,
+                        new.state,
+                        &new.description,
+                        &environment,
+                        (&new.target_url, &new.log_url, &new.environment_url),
+                        &new.creator,
+                        now,
+                    )
+                    .await?;
+                    ensure_environment(c, repo, &environment, now).await?;
+                    match new.state {
+                        StatusState::Success => {
+                            dora::record_api_success(
                                 c,
-                                d.id,
-                                StatusState::Inactive,
-                                "",
-                                &d.environment,
-                                ("", "", ""),
-                                &new.creator,
+                                dep.id.get(),
+                                environment.as_str(),
+                                dep.production_environment,
                                 now,
                             )
-                            .await?;
-                            inactivated.push(s);
+                            .await?
+                        }
+                        StatusState::Failure | StatusState::Error => {
+                            dora::forget(c, dora::Source::Api(dep.id.get())).await?
+                        }
+                        _ => {}
+                    }
+
+                    let mut inactivated = Vec::new();
+                    if new.state == StatusState::Success && new.auto_inactive {
+                        // Narrowed in SQL for the index; the rule itself is the domain's.
+                        let candidates: Vec<DeploymentRow> = sqlx::query_as(&format!(
+                            "SELECT {DEPLOYMENT_COLS} FROM deployments \
+                 WHERE repo_id = $1 AND environment = $2 AND id < $3 AND latest_state = 'success'"
+                        ))
+                        .bind(repo.get())
+                        .bind(environment.as_str())
+                        .bind(dep.id.get())
+                        .fetch_all(&mut *c)
+                        .await?;
+                        for candidate in candidates {
+                            let d = candidate.into_deployment()?;
+                            let candidate = InactivationCandidate {
+                                environment: d.environment.as_str(),
+                                transient: d.transient_environment,
+                                production: d.production_environment,
+                                latest_state: d.latest_state,
+                            };
+                            if should_auto_inactivate(environment.as_str(), &candidate) {
+                                let s = insert_status(
+                                    c,
+                                    repo,
+                                    d.id,
+                                    StatusState::Inactive,
+                                    "",
+                                    &d.environment,
+                                    ("", "", ""),
+                                    &new.creator,
+                                    now,
+                                )
+                                .await?;
+                                inactivated.push(s);
+                            }
                         }
                     }
-                }
-                Ok(StatusCreated {
-                    status,
-                    inactivated,
+                    Ok(StatusCreated {
+                        status,
+                        inactivated,
+                    })
                 })
             })
-        })
-        .await
+            .await?;
+        self.outbox.notify_one();
+        Ok(created)
     }
 
     async fn list_statuses(

@@ -19,3 +19,31 @@ pub(crate) async fn connect(url: &str) -> StoreResult<AnyPool> {
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
+
+/// Forwards `NOTIFY ferry_outbox` to `signal` for as long as the process runs. A lost
+/// connection is retried every second; each (re)connect wakes the worker once, since
+/// notifications sent while disconnected are gone.
+pub(crate) async fn listen_outbox(url: String, signal: std::sync::Arc<tokio::sync::Notify>) {
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen("ferry_outbox").await {
+                    tracing::warn!(error = %e, "LISTEN ferry_outbox failed");
+                } else {
+                    signal.notify_one();
+                    loop {
+                        match listener.recv().await {
+                            Ok(_) => signal.notify_one(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "LISTEN ferry_outbox connection lost");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "LISTEN ferry_outbox: cannot connect"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}

@@ -47,6 +47,7 @@ pub(super) struct RepoRow {
     name: String,
     git_url: Option<String>,
     default_branch: String,
+    github_webhook_secret: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -58,6 +59,7 @@ impl RepoRow {
             slug: RepoSlug::new(&self.owner, &self.name)?,
             git_url: self.git_url,
             default_branch: self.default_branch,
+            github_webhook_secret: self.github_webhook_secret,
             created_at: Timestamp::from_unix(self.created_at),
             updated_at: Timestamp::from_unix(self.updated_at),
         })

@@ -97,6 +97,7 @@ pub async fn repo(db: &TestDb, full_name: &str) -> Repo {
             slug: ferry_domain::RepoSlug::parse(full_name).expect("valid slug"),
             git_url: None,
             default_branch: "main".into(),
+            github_webhook_secret: None,
         })
         .await
         .expect("create repo")

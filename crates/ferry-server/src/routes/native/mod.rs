@@ -10,6 +10,7 @@ pub mod pulls;
 pub mod repos;
 pub mod services;
 pub mod tokens;
+pub mod webhooks;
 
 use ferry_api_types::native as api;
 use utoipa::OpenApi;
@@ -19,13 +20,15 @@ use utoipa::OpenApi;
     info(title = "ferry API", description = "ferry's own API. The GitHub-compatible API under /api/v3 is described by GitHub's OpenAPI description."),
     paths(
         tokens::create, tokens::list, tokens::delete,
-        repos::create, repos::list, repos::get,
+        repos::create, repos::list, repos::get, repos::update,
         deployments::list,
         integrations::create, integrations::list, integrations::delete, imports::import,
         services::create, services::list, services::get, services::update, services::delete,
         services::suggestions, services::accept, services::dismiss,
         incidents::list, incidents::create, incidents::resolve,
         pulls::create, dora::report, dora::series,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
+        webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::github_deliveries,
     ),
     components(schemas(
         api::ErrorBody, api::ErrorDetail, api::CreateToken, api::TokenInfo, api::CreatedToken,
@@ -34,6 +37,8 @@ use utoipa::OpenApi;
         api::ServiceBody, api::ServiceInfo, api::SuggestionInfo, api::AcceptSuggestion,
         api::IncidentInfo, api::ImportResult, api::ImportError,
         api::CreateIncident, api::ResolveIncident, api::CreatePull, api::PullCommit, api::PullInfo,
+        api::GithubSettings, api::PatchRepo, api::GithubInfo, api::CreateWebhook, api::PatchWebhook,
+        api::WebhookInfo, api::DeliveryInfo, api::AttemptInfo, api::GithubDeliveryInfo,
     )),
     modifiers(&TokenAuth),
     security(("token" = []))

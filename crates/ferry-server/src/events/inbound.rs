@@ -1,0 +1,379 @@
+//! What a verified GitHub delivery does (compat/github.md §5, spec/policies.md "Continuous
+//! delivery"):
+//! - `pull_request` closed and merged → auto-deploy the merge commit per `.ferry.yml` at that
+//!   commit (`auto_deploy.merge`); opened/synchronized under the Deploybot preset → `pr<N>`;
+//! - `push` of a branch or tag → `auto_deploy.push` / `.tag` / Gitploy's `auto_deploy_on`;
+//! - `status`, `check_run` → recorded as the commit's contexts (decision D14: a check run is
+//!   a context named after it), then the commit's waiting auto-deploys are re-checked;
+//!   `check_suite` → re-check only;
+//! - `ping` → pong; `deployment_status` and everything else → ignored (GitHub mirror mode,
+//!   which would map GitHub's deployment ids, is not available yet).
+//!
+//! An auto-deploy is a row keyed by (repository, environment, sha) — so redeliveries, or a
+//! merge and the push of the same commit, never deploy twice — that waits until its CI gate is
+//! green and is turned into a deployment in the same transaction that marks it created.
+
+use super::payloads::ferry_actor;
+use crate::state::AppState;
+use ferry_domain::autodeploy::{self, CiGate, DeployConfig, Trigger};
+use ferry_domain::deployment::RequiredContexts;
+use ferry_domain::{CommitState, DeploymentSource, EnvName, Sha};
+use ferry_store::model::{
+    AutoDeploy, AutoDeployState, AutoTrigger, NewAutoDeploy, NewCommitStatus, NewDeployment, Repo,
+};
+use ferry_store::StoreError;
+use serde_json::Value;
+
+/// How a delivery ended, as the deliveries log shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pong,
+    Processed,
+    Waiting,
+    Ignored,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pong => "pong",
+            Outcome::Processed => "processed",
+            Outcome::Waiting => "waiting",
+            Outcome::Ignored => "ignored",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// A delivery's result: outcome and a sentence for people.
+pub type Handled = (Outcome, String);
+
+/// A store failure: the caller forgets the delivery and answers 503, so GitHub's
+/// redelivery is processed.
+pub type InboundResult<T> = Result<T, StoreError>;
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
+}
+
+/// Handles one verified delivery of `event` for `repo` (`None`: the repository is not known
+/// to ferry).
+pub async fn handle(
+    state: &AppState,
+    event: &str,
+    repo: Option<&Repo>,
+    body: &Value,
+) -> InboundResult<Handled> {
+    if event == "ping" {
+        let zen = str_at(body, &["zen"]).unwrap_or("pong");
+        return Ok((Outcome::Pong, zen.to_owned()));
+    }
+    let Some(repo) = repo else {
+        return Ok((
+            Outcome::Ignored,
+            "the repository is not registered in ferry".into(),
+        ));
+    };
+    match event {
+        "pull_request" => pull_request(state, repo, body).await,
+        "push" => push(state, repo, body).await,
+        "status" => status(state, repo, body).await,
+        "check_run" => check_run(state, repo, body).await,
+        "check_suite" => match str_at(body, &["check_suite", "head_sha"]) {
+            Some(sha) => recheck(state, repo, sha).await,
+            None => Ok(missing("check_suite.head_sha")),
+        },
+        "deployment_status" => Ok((
+            Outcome::Ignored,
+            "GitHub mirror mode is not available: GitHub's deployment ids are not ferry's".into(),
+        )),
+        other => Ok((
+            Outcome::Ignored,
+            format!("event {other} is not used by ferry"),
+        )),
+    }
+}
+
+fn missing(field: &str) -> Handled {
+    (Outcome::Failed, format!("the payload has no {field}"))
+}
+
+async fn pull_request(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+    let action = str_at(body, &["action"]).unwrap_or_default();
+    let number = body.get("number").and_then(Value::as_i64).unwrap_or(0);
+    let pr = body.get("pull_request").unwrap_or(&Value::Null);
+    match action {
+        "closed" => {
+            if pr.get("merged").and_then(Value::as_bool) != Some(true) {
+                return Ok((Outcome::Ignored, "closed without merging".into()));
+            }
+            let (Some(sha), Some(base)) = (
+                str_at(pr, &["merge_commit_sha"]),
+                str_at(pr, &["base", "ref"]),
+            ) else {
+                return Ok(missing("pull_request.merge_commit_sha or base.ref"));
+            };
+            let trigger = Trigger::Merge {
+                base: base.to_owned(),
+                number,
+            };
+            deploy(state, repo, sha, base, AutoTrigger::Merge, trigger).await
+        }
+        "opened" | "synchronize" | "reopened" => {
+            let (Some(sha), Some(head)) =
+                (str_at(pr, &["head", "sha"]), str_at(pr, &["head", "ref"]))
+            else {
+                return Ok(missing("pull_request.head.sha or head.ref"));
+            };
+            let trigger = Trigger::PullRequest { number };
+            deploy(state, repo, sha, head, AutoTrigger::PullRequest, trigger).await
+        }
+        other => Ok((
+            Outcome::Ignored,
+            format!("pull_request {other} is not used"),
+        )),
+    }
+}
+
+async fn push(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+    let (Some(full_ref), Some(after)) = (str_at(body, &["ref"]), str_at(body, &["after"])) else {
+        return Ok(missing("ref or after"));
+    };
+    if body.get("deleted").and_then(Value::as_bool) == Some(true) {
+        return Ok((Outcome::Ignored, format!("{full_ref} was deleted")));
+    }
+    if let Some(branch) = full_ref.strip_prefix("refs/heads/") {
+        let trigger = Trigger::Push {
+            branch: branch.to_owned(),
+        };
+        deploy(state, repo, after, branch, AutoTrigger::Push, trigger).await
+    } else if let Some(tag) = full_ref.strip_prefix("refs/tags/") {
+        let trigger = Trigger::Tag {
+            tag: tag.to_owned(),
+        };
+        deploy(state, repo, after, tag, AutoTrigger::Tag, trigger).await
+    } else {
+        Ok((
+            Outcome::Ignored,
+            format!("{full_ref} is neither a branch nor a tag"),
+        ))
+    }
+}
+
+async fn status(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+    let (Some(sha), Some(context), Some(st)) = (
+        str_at(body, &["sha"]),
+        str_at(body, &["context"]),
+        str_at(body, &["state"]),
+    ) else {
+        return Ok(missing("sha, context or state"));
+    };
+    let Ok(state_) = st.parse::<CommitState>() else {
+        return Ok((Outcome::Failed, format!("unknown status state {st:?}")));
+    };
+    record_context(state, repo, sha, context, state_, body, "target_url").await?;
+    recheck(state, repo, sha).await
+}
+
+/// Decision D14: a completed check run counts with its conclusion, anything else as pending.
+fn check_state(status: Option<&str>, conclusion: Option<&str>) -> CommitState {
+    if status != Some("completed") {
+        return CommitState::Pending;
+    }
+    match conclusion {
+        Some("success" | "neutral" | "skipped") => CommitState::Success,
+        Some("failure" | "timed_out" | "action_required" | "startup_failure" | "stale") => {
+            CommitState::Failure
+        }
+        Some("cancelled") => CommitState::Error,
+        _ => CommitState::Pending,
+    }
+}
+
+async fn check_run(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+    let run = body.get("check_run").unwrap_or(&Value::Null);
+    let (Some(sha), Some(name)) = (str_at(run, &["head_sha"]), str_at(run, &["name"])) else {
+        return Ok(missing("check_run.head_sha or name"));
+    };
+    let st = check_state(str_at(run, &["status"]), str_at(run, &["conclusion"]));
+    record_context(state, repo, sha, name, st, run, "html_url").await?;
+    recheck(state, repo, sha).await
+}
+
+async fn record_context(
+    state: &AppState,
+    repo: &Repo,
+    sha: &str,
+    context: &str,
+    st: CommitState,
+    body: &Value,
+    url_field: &str,
+) -> InboundResult<()> {
+    let Ok(sha) = Sha::parse(sha) else {
+        return Ok(());
+    };
+    let new = NewCommitStatus {
+        repo_id: repo.id,
+        sha,
+        context: context.to_owned(),
+        state: st,
+        target_url: str_at(body, &[url_field]).map(str::to_owned),
+        description: str_at(body, &["description"]).map(|d| d.chars().take(140).collect()),
+        creator: ferry_actor(),
+    };
+    match state.store.create_commit_status(new).await {
+        Ok(_) | Err(StoreError::LimitReached(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Re-checks the commit's waiting auto-deploys after a CI result.
+async fn recheck(state: &AppState, repo: &Repo, sha: &str) -> InboundResult<Handled> {
+    let Ok(sha) = Sha::parse(sha) else {
+        return Ok((Outcome::Ignored, format!("{sha:?} is not a commit sha")));
+    };
+    let waiting = state.store.waiting_auto_deploys(repo.id, &sha).await?;
+    if waiting.is_empty() {
+        return Ok((
+            Outcome::Processed,
+            "recorded; no auto-deploy waits for it".into(),
+        ));
+    }
+    let mut results = Vec::new();
+    for auto in waiting {
+        results.push(advance(state, auto).await?);
+    }
+    Ok(summarize(&results))
+}
+
+fn summarize(results: &[AutoDeploy]) -> Handled {
+    let detail = results
+        .iter()
+        .map(|a| format!("{}: {}", a.environment, a.detail))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let outcome = if results.iter().any(|a| a.state == AutoDeployState::Created) {
+        Outcome::Processed
+    } else if results.iter().any(|a| a.state == AutoDeployState::Waiting) {
+        Outcome::Waiting
+    } else {
+        Outcome::Failed
+    };
+    (outcome, detail)
+}
+
+/// The deployment an auto-deploy creates once its gate is green.
+fn new_deployment(auto: &AutoDeploy) -> NewDeployment {
+    NewDeployment {
+        repo_id: auto.repo_id,
+        source: DeploymentSource::Api,
+        sha: auto.sha.clone(),
+        git_ref: auto.git_ref.clone(),
+        task: "deploy".into(),
+        payload: "{}".into(),
+        environment: auto.environment.clone(),
+        description: Some(format!("auto-deploy on {}", auto.trigger.as_str())),
+        transient_environment: false,
+        production_environment: auto.production,
+        creator: ferry_actor(),
+        required_contexts: match &auto.required_contexts {
+            None => RequiredContexts::AllReported,
+            Some(list) if list.is_empty() => RequiredContexts::Skip,
+            Some(list) => RequiredContexts::Listed(list.clone()),
+        },
+    }
+}
+
+async fn advance(state: &AppState, auto: AutoDeploy) -> InboundResult<AutoDeploy> {
+    let new = new_deployment(&auto);
+    state.store.advance_auto_deploy(auto.id, new).await
+}
+
+/// `.ferry.yml` (else Gitploy's `deploy.yml`) at `sha`; `Ok(None)` when neither exists.
+async fn read_config(
+    state: &AppState,
+    repo: &Repo,
+    sha: &Sha,
+) -> Result<Option<DeployConfig>, String> {
+    let Some(url) = repo.git_url.as_deref() else {
+        return Err("the repository has no git_url: ferry cannot read its .ferry.yml".into());
+    };
+    let mirror = state
+        .mirrors
+        .get(repo.id, &repo.slug.key(), url)
+        .await
+        .map_err(|e| format!("git mirror unavailable: {e}"))?;
+    for name in [".ferry.yml", "deploy.yml"] {
+        let text = mirror
+            .read_file(sha, name)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(text) = text {
+            return serde_yaml::from_str::<DeployConfig>(&text)
+                .map(Some)
+                .map_err(|e| format!("config_invalid: {name}: {e}"));
+        }
+    }
+    Ok(None)
+}
+
+async fn deploy(
+    state: &AppState,
+    repo: &Repo,
+    sha: &str,
+    git_ref: &str,
+    kind: AutoTrigger,
+    trigger: Trigger,
+) -> InboundResult<Handled> {
+    let Ok(sha) = Sha::parse(sha) else {
+        return Ok((Outcome::Failed, format!("{sha:?} is not a commit sha")));
+    };
+    let config = match read_config(state, repo, &sha).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return Ok((
+                Outcome::Ignored,
+                format!("no .ferry.yml at {}", sha.as_str()),
+            ))
+        }
+        Err(e) => return Ok((Outcome::Failed, e)),
+    };
+    let targets = match autodeploy::targets(&config, &trigger) {
+        Ok(t) => t,
+        Err(e) => return Ok((Outcome::Failed, e.to_string())),
+    };
+    if targets.is_empty() {
+        return Ok((Outcome::Ignored, "no auto-deploy rule matches".into()));
+    }
+    let mut results = Vec::new();
+    for t in targets {
+        let Ok(environment) = EnvName::parse(&t.environment) else {
+            return Ok((
+                Outcome::Failed,
+                format!(
+                    "config_invalid: {:?} is not an environment name",
+                    t.environment
+                ),
+            ));
+        };
+        let auto = state
+            .store
+            .add_auto_deploy(NewAutoDeploy {
+                repo_id: repo.id,
+                environment,
+                sha: sha.clone(),
+                git_ref: git_ref.to_owned(),
+                trigger: kind,
+                required_contexts: match t.gate {
+                    CiGate::None => Some(Vec::new()),
+                    CiGate::AllReported => None,
+                    CiGate::Listed(list) => Some(list),
+                },
+                production: t.production,
+            })
+            .await?;
+        results.push(advance(state, auto).await?);
+    }
+    Ok(summarize(&results))
+}

@@ -1,0 +1,3 @@
+//! Signed inbound webhooks (`/webhooks/…`): plain status codes, small JSON answers.
+
+pub mod github;

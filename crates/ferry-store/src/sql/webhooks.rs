@@ -1,0 +1,854 @@
+//! Outbound subscriptions and their outbox (`WebhookStore`), inbound GitHub deliveries and
+//! auto-deploys (`GithubStore`). Times here are Unix milliseconds.
+//!
+//! [`enqueue`] is called by the transactions that create deployments and statuses: the event
+//! rows commit or roll back with the change they announce.
+
+use super::{b, SqlStore};
+use crate::model::*;
+use crate::traits::{GithubStore, WebhookStore};
+use crate::{StoreError, StoreResult};
+use async_trait::async_trait;
+use ferry_domain::deployment::check_required_contexts;
+use ferry_domain::{
+    CommitState, DeploymentId, EnvName, RepoId, RepoSlug, Sha, StatusId, Timestamp,
+};
+use sqlx::AnyConnection;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+fn now_ms() -> i64 {
+    ferry_domain::Timestamp::now_millis()
+}
+
+/// Enqueues `event` for every active subscription that wants it for `repo`.
+pub(crate) async fn enqueue(
+    c: &mut AnyConnection,
+    event: HookEvent,
+    repo: RepoId,
+    deployment: DeploymentId,
+    status: Option<StatusId>,
+) -> StoreResult<()> {
+    let hooks: Vec<(i64,)> = sqlx::query_as(
+        "SELECT w.id FROM webhooks w WHERE w.active = 1 AND w.events LIKE $1 \
+         AND (w.all_repos = 1 OR EXISTS \
+              (SELECT 1 FROM webhook_repos r WHERE r.webhook_id = w.id AND r.repo_id = $2)) \
+         ORDER BY w.id",
+    )
+    .bind(format!("%,{},%", event.as_str()))
+    .bind(repo.get())
+    .fetch_all(&mut *c)
+    .await?;
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    for (hook,) in hooks {
+        insert_delivery(c, hook, event, Some(repo), Some(deployment), status, now).await?;
+    }
+    wake_others(c).await
+}
+
+async fn insert_delivery(
+    c: &mut AnyConnection,
+    hook: i64,
+    event: HookEvent,
+    repo: Option<RepoId>,
+    deployment: Option<DeploymentId>,
+    status: Option<StatusId>,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (webhook_id, guid, event, repo_id, deployment_id, \
+             status_id, state, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)",
+    )
+    .bind(hook)
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(event.as_str())
+    .bind(repo.map(|r| r.get()))
+    .bind(deployment.map(|d| d.get()))
+    .bind(status.map(|s| s.get()))
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// PostgreSQL: tells every instance's `LISTEN ferry_outbox` at commit. SQLite has one
+/// instance, woken by the store itself.
+async fn wake_others(c: &mut AnyConnection) -> StoreResult<()> {
+    if c.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_notify('ferry_outbox', '')")
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+fn events_text(events: &[HookEvent]) -> String {
+    let mut s = String::from(",");
+    for e in events {
+        s.push_str(e.as_str());
+        s.push(',');
+    }
+    s
+}
+
+#[derive(sqlx::FromRow)]
+struct WebhookRow {
+    id: i64,
+    url: String,
+    secret: String,
+    events: String,
+    all_repos: i64,
+    active: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const WEBHOOK_COLS: &str = "id, url, secret, events, all_repos, active, created_at, updated_at";
+
+async fn load_webhook(c: &mut AnyConnection, id: i64) -> StoreResult<Option<Webhook>> {
+    let row: Option<WebhookRow> = sqlx::query_as(&format!(
+        "SELECT {WEBHOOK_COLS} FROM webhooks WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let repos: Vec<(String, String)> = sqlx::query_as(
+        "SELECT r.owner, r.name FROM webhook_repos w JOIN repos r ON r.id = w.repo_id \
+         WHERE w.webhook_id = $1 ORDER BY r.full_name_key",
+    )
+    .bind(id)
+    .fetch_all(&mut *c)
+    .await?;
+    let events = row
+        .events
+        .split(',')
+        .filter(|e| !e.is_empty())
+        .map(|e| e.parse::<HookEvent>().map_err(StoreError::Corrupt))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let repos = repos
+        .into_iter()
+        .map(|(o, n)| RepoSlug::new(&o, &n).map_err(StoreError::from))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Some(Webhook {
+        id: row.id,
+        url: row.url,
+        secret: row.secret,
+        events,
+        repos: if row.all_repos == 1 {
+            Vec::new()
+        } else {
+            repos
+        },
+        active: row.active == 1,
+        created_at: Timestamp::from_unix(row.created_at / 1000),
+        updated_at: Timestamp::from_unix(row.updated_at / 1000),
+    }))
+}
+
+async fn set_repos(c: &mut AnyConnection, id: i64, repos: &[RepoId]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM webhook_repos WHERE webhook_id = $1")
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    for r in repos {
+        sqlx::query(
+            "INSERT INTO webhook_repos (webhook_id, repo_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(r.get())
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    webhook_id: i64,
+    guid: String,
+    event: String,
+    state: String,
+    attempts: i64,
+    last_status_code: Option<i64>,
+    created_at: i64,
+    delivered_at: Option<i64>,
+    next_attempt_at: i64,
+}
+
+const DELIVERY_COLS: &str = "id, webhook_id, guid, event, state, attempts, last_status_code, \
+    created_at, delivered_at, next_attempt_at";
+
+impl DeliveryRow {
+    fn into_delivery(self) -> StoreResult<Delivery> {
+        Ok(Delivery {
+            id: self.id,
+            webhook_id: self.webhook_id,
+            guid: self.guid,
+            event: self.event.parse().map_err(StoreError::Corrupt)?,
+            state: self.state.parse().map_err(StoreError::Corrupt)?,
+            attempts: self.attempts,
+            last_status_code: self.last_status_code,
+            created_at_ms: self.created_at,
+            delivered_at_ms: self.delivered_at,
+            next_attempt_at_ms: self.next_attempt_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    webhook_id: i64,
+    guid: String,
+    event: String,
+    repo_id: Option<i64>,
+    deployment_id: Option<i64>,
+    status_id: Option<i64>,
+    attempts: i64,
+    round_attempts: i64,
+}
+
+#[async_trait]
+impl WebhookStore for SqlStore {
+    async fn create_webhook(&self, new: NewWebhook) -> StoreResult<Webhook> {
+        let hook = self
+            .write(move |c| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO webhooks (url, secret, events, all_repos, active, created_at, \
+                             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                    )
+                    .bind(&new.url)
+                    .bind(&new.secret)
+                    .bind(events_text(&new.events))
+                    .bind(b(new.repos.is_empty()))
+                    .bind(b(new.active))
+                    .bind(now)
+                    .fetch_one(&mut *c)
+                    .await?;
+                    set_repos(c, id, &new.repos).await?;
+                    if new.active {
+                        insert_delivery(
+                            c,
+                            id,
+                            HookEvent::Ping,
+                            new.repos.first().copied(),
+                            None,
+                            None,
+                            now,
+                        )
+                        .await?;
+                        wake_others(c).await?;
+                    }
+                    load_webhook(c, id).await?.ok_or(StoreError::NotFound)
+                })
+            })
+            .await?;
+        self.outbox.notify_one();
+        Ok(hook)
+    }
+
+    async fn list_webhooks(&self) -> StoreResult<Vec<Webhook>> {
+        let mut c = self.pool.acquire().await?;
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM webhooks ORDER BY id")
+            .fetch_all(&mut *c)
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            if let Some(h) = load_webhook(&mut c, id).await? {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn webhook(&self, id: i64) -> StoreResult<Option<Webhook>> {
+        let mut c = self.pool.acquire().await?;
+        load_webhook(&mut c, id).await
+    }
+
+    async fn update_webhook(&self, id: i64, patch: WebhookPatch) -> StoreResult<Webhook> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let old = load_webhook(c, id).await?.ok_or(StoreError::NotFound)?;
+                let events = patch.events.unwrap_or(old.events);
+                let all_repos = match &patch.repos {
+                    Some(r) => r.is_empty(),
+                    None => old.repos.is_empty(),
+                };
+                sqlx::query(
+                    "UPDATE webhooks SET url = $1, secret = $2, events = $3, all_repos = $4, \
+                         active = $5, updated_at = $6 WHERE id = $7",
+                )
+                .bind(patch.url.unwrap_or(old.url))
+                .bind(patch.secret.unwrap_or(old.secret))
+                .bind(events_text(&events))
+                .bind(b(all_repos))
+                .bind(b(patch.active.unwrap_or(old.active)))
+                .bind(now_ms())
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+                if let Some(repos) = &patch.repos {
+                    set_repos(c, id, repos).await?;
+                }
+                load_webhook(c, id).await?.ok_or(StoreError::NotFound)
+            })
+        })
+        .await
+    }
+
+    async fn delete_webhook(&self, id: i64) -> StoreResult<()> {
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "DELETE FROM webhook_attempts WHERE delivery_id IN \
+                     (SELECT id FROM webhook_deliveries WHERE webhook_id = $1)",
+                )
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+                sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM webhook_repos WHERE webhook_id = $1")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn list_deliveries(&self, webhook: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+            "SELECT {DELIVERY_COLS} FROM webhook_deliveries WHERE webhook_id = $1 \
+             ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(webhook)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(DeliveryRow::into_delivery).collect()
+    }
+
+    async fn delivery(
+        &self,
+        webhook: i64,
+        id: i64,
+    ) -> StoreResult<Option<(Delivery, Vec<DeliveryAttempt>)>> {
+        let row: Option<DeliveryRow> = sqlx::query_as(&format!(
+            "SELECT {DELIVERY_COLS} FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2"
+        ))
+        .bind(webhook)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let attempts: Vec<(i64, Option<i64>, i64, Option<String>)> = sqlx::query_as(
+            "SELECT at, status_code, duration_ms, error FROM webhook_attempts \
+             WHERE delivery_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let log = attempts
+            .into_iter()
+            .map(|(at_ms, status_code, duration_ms, error)| DeliveryAttempt {
+                at_ms,
+                status_code,
+                duration_ms,
+                error,
+            })
+            .collect();
+        Ok(Some((row.into_delivery()?, log)))
+    }
+
+    async fn redeliver(&self, webhook: i64, id: i64, now_ms: i64) -> StoreResult<()> {
+        self.write(move |c| {
+            Box::pin(async move {
+                // A delivery being sent right now keeps its lease; it is sent again after.
+                let done = sqlx::query(
+                    "UPDATE webhook_deliveries SET state = CASE WHEN state = 'sending' \
+                         THEN 'sending' ELSE 'pending' END, round_attempts = 0, \
+                         next_attempt_at = $1 WHERE webhook_id = $2 AND id = $3",
+                )
+                .bind(now_ms)
+                .bind(webhook)
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                wake_others(c).await
+            })
+        })
+        .await?;
+        self.outbox.notify_one();
+        Ok(())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        limit: u32,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let pg = self.is_postgres();
+        let rows: Vec<ClaimRow> = self
+            .write(move |c| {
+                Box::pin(async move {
+                    // Only the oldest undelivered event of a deployment for a subscription is
+                    // claimable (creation order); SKIP LOCKED lets instances claim side by side.
+                    let lock = if pg { "FOR UPDATE SKIP LOCKED" } else { "" };
+                    let sql = format!(
+                        "UPDATE webhook_deliveries SET state = 'sending', lease_until = $1, \
+                             attempts = attempts + 1, round_attempts = round_attempts + 1 \
+                         WHERE id IN (SELECT d.id FROM webhook_deliveries d \
+                             WHERE d.state IN ('pending', 'sending') AND d.next_attempt_at <= $2 \
+                               AND (d.state = 'pending' OR d.lease_until < $2) \
+                               AND (d.deployment_id IS NULL OR NOT EXISTS (SELECT 1 \
+                                   FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id \
+                                   AND e.deployment_id = d.deployment_id AND e.id < d.id \
+                                   AND e.state IN ('pending', 'sending'))) \
+                             ORDER BY d.next_attempt_at, d.id LIMIT $3 {lock}) \
+                         RETURNING id, webhook_id, guid, event, repo_id, deployment_id, \
+                             status_id, attempts, round_attempts"
+                    );
+                    let rows: Vec<ClaimRow> = sqlx::query_as(&sql)
+                        .bind(now_ms + lease_ms)
+                        .bind(now_ms)
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *c)
+                        .await?;
+                    Ok(rows)
+                })
+            })
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut hooks: std::collections::HashMap<i64, (String, String)> = Default::default();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if !hooks.contains_key(&r.webhook_id) {
+                let h: Option<(String, String)> =
+                    sqlx::query_as("SELECT url, secret FROM webhooks WHERE id = $1")
+                        .bind(r.webhook_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                // Deleted meanwhile: its deliveries went with it; nothing to send.
+                let Some(h) = h else { continue };
+                hooks.insert(r.webhook_id, h);
+            }
+            let Some((url, secret)) = hooks.get(&r.webhook_id).cloned() else {
+                continue;
+            };
+            out.push(ClaimedDelivery {
+                id: r.id,
+                webhook_id: r.webhook_id,
+                guid: r.guid,
+                event: r.event.parse().map_err(StoreError::Corrupt)?,
+                url,
+                secret,
+                repo_id: r.repo_id.map(RepoId),
+                deployment_id: r.deployment_id.map(DeploymentId),
+                status_id: r.status_id.map(StatusId),
+                attempts: r.attempts,
+                round_attempts: r.round_attempts,
+            });
+        }
+        // Oldest first, as enqueued.
+        out.sort_by_key(|d| d.id);
+        Ok(out)
+    }
+
+    async fn finish_deliveries(&self, outcomes: Vec<AttemptOutcome>) -> StoreResult<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        self.write(move |c| {
+            Box::pin(async move {
+                let mut retry_soon = false;
+                for o in &outcomes {
+                    sqlx::query(
+                        "INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_ms, \
+                             error) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(o.delivery_id)
+                    .bind(o.at_ms)
+                    .bind(o.status_code)
+                    .bind(o.duration_ms)
+                    .bind(o.error.as_deref())
+                    .execute(&mut *c)
+                    .await?;
+                    let (state, next) = match (o.retry_at_ms, o.dead) {
+                        (_, true) => ("dead", o.at_ms),
+                        (None, false) => ("delivered", o.at_ms),
+                        (Some(t), false) => {
+                            retry_soon = true;
+                            ("pending", t)
+                        }
+                    };
+                    // A redelivery asked for while this attempt ran wins over "delivered".
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET \
+                             state = CASE WHEN round_attempts = 0 THEN 'pending' ELSE $1 END, \
+                             next_attempt_at = CASE WHEN round_attempts = 0 THEN next_attempt_at \
+                                 ELSE $2 END, \
+                             lease_until = NULL, last_status_code = $3, \
+                             delivered_at = CASE WHEN $1 = 'delivered' THEN $4 ELSE delivered_at END \
+                         WHERE id = $5",
+                    )
+                    .bind(state)
+                    .bind(next)
+                    .bind(o.status_code)
+                    .bind(o.at_ms)
+                    .bind(o.delivery_id)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                // Later events of a deployment wait for this one: others may now claim them.
+                if outcomes.iter().any(|o| o.retry_at_ms.is_none()) || retry_soon {
+                    wake_others(c).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn next_delivery_due(&self) -> StoreResult<Option<i64>> {
+        let (t,): (Option<i64>,) = sqlx::query_as(
+            "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE state IN ('pending', 'sending')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(t)
+    }
+
+    fn outbox_signal(&self) -> Arc<Notify> {
+        self.start_listener();
+        Arc::clone(&self.outbox)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct GithubDeliveryRow {
+    guid: String,
+    event: String,
+    action: Option<String>,
+    repository: Option<String>,
+    outcome: String,
+    detail: String,
+    received_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct AutoDeployRow {
+    id: i64,
+    repo_id: i64,
+    environment: String,
+    sha: String,
+    #[sqlx(rename = "ref")]
+    git_ref: String,
+    trigger: String,
+    required_contexts: Option<String>,
+    production: i64,
+    state: String,
+    deployment_id: Option<i64>,
+    detail: String,
+}
+
+const AUTO_COLS: &str = "id, repo_id, environment, sha, ref, trigger, required_contexts, \
+    production, state, deployment_id, detail";
+
+impl AutoDeployRow {
+    fn into_auto(self) -> StoreResult<AutoDeploy> {
+        Ok(AutoDeploy {
+            id: self.id,
+            repo_id: RepoId(self.repo_id),
+            environment: EnvName::parse(&self.environment)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            sha: Sha::parse(&self.sha).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            git_ref: self.git_ref,
+            trigger: match self.trigger.as_str() {
+                "merge" => AutoTrigger::Merge,
+                "push" => AutoTrigger::Push,
+                "tag" => AutoTrigger::Tag,
+                "pull_request" => AutoTrigger::PullRequest,
+                other => return Err(StoreError::Corrupt(format!("trigger {other:?}"))),
+            },
+            required_contexts: self.required_contexts.map(|s| split_contexts(&s)),
+            production: self.production == 1,
+            state: match self.state.as_str() {
+                "waiting" => AutoDeployState::Waiting,
+                "created" => AutoDeployState::Created,
+                "failed" => AutoDeployState::Failed,
+                other => return Err(StoreError::Corrupt(format!("auto-deploy state {other:?}"))),
+            },
+            deployment_id: self.deployment_id.map(DeploymentId),
+            detail: self.detail,
+        })
+    }
+}
+
+/// Contexts are kept one per line: names never hold a newline.
+fn split_contexts(s: &str) -> Vec<String> {
+    s.split('\n')
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn load_auto(c: &mut AnyConnection, id: i64) -> StoreResult<AutoDeploy> {
+    let row: AutoDeployRow = sqlx::query_as(&format!(
+        "SELECT {AUTO_COLS} FROM auto_deploys WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    row.into_auto()
+}
+
+async fn settle_auto(
+    c: &mut AnyConnection,
+    id: i64,
+    state: AutoDeployState,
+    deployment: Option<DeploymentId>,
+    detail: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE auto_deploys SET state = $1, deployment_id = $2, detail = $3, updated_at = $4 \
+         WHERE id = $5",
+    )
+    .bind(state.as_str())
+    .bind(deployment.map(|d| d.get()))
+    .bind(detail)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl GithubStore for SqlStore {
+    async fn record_github_delivery(&self, d: GithubDelivery) -> StoreResult<bool> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "INSERT INTO github_deliveries (guid, event, action, repository, outcome, \
+                         detail, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (guid) DO NOTHING",
+                )
+                .bind(&d.guid)
+                .bind(&d.event)
+                .bind(d.action.as_deref())
+                .bind(d.repository.as_deref())
+                .bind(&d.outcome)
+                .bind(&d.detail)
+                .bind(d.received_at_ms)
+                .execute(&mut *c)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            })
+        })
+        .await
+    }
+
+    async fn finish_github_delivery(
+        &self,
+        guid: &str,
+        outcome: &str,
+        detail: &str,
+    ) -> StoreResult<()> {
+        let (guid, outcome, detail) = (guid.to_owned(), outcome.to_owned(), detail.to_owned());
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE github_deliveries SET outcome = $1, detail = $2 WHERE guid = $3",
+                )
+                .bind(&outcome)
+                .bind(&detail)
+                .bind(&guid)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn forget_github_delivery(&self, guid: &str) -> StoreResult<()> {
+        let guid = guid.to_owned();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM github_deliveries WHERE guid = $1")
+                    .bind(&guid)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn list_github_deliveries(&self, limit: u32) -> StoreResult<Vec<GithubDelivery>> {
+        let rows: Vec<GithubDeliveryRow> = sqlx::query_as(
+            "SELECT guid, event, action, repository, outcome, detail, received_at \
+             FROM github_deliveries ORDER BY received_at DESC, guid LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| GithubDelivery {
+                guid: r.guid,
+                event: r.event,
+                action: r.action,
+                repository: r.repository,
+                outcome: r.outcome,
+                detail: r.detail,
+                received_at_ms: r.received_at,
+            })
+            .collect())
+    }
+
+    async fn add_auto_deploy(&self, new: NewAutoDeploy) -> StoreResult<AutoDeploy> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let now = now_ms();
+                sqlx::query(
+                    "INSERT INTO auto_deploys (repo_id, environment, sha, ref, trigger, \
+                         required_contexts, production, state, detail, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', 'waiting for CI', $8, $8) \
+                     ON CONFLICT (repo_id, environment, sha) DO NOTHING",
+                )
+                .bind(new.repo_id.get())
+                .bind(new.environment.as_str())
+                .bind(new.sha.as_str())
+                .bind(&new.git_ref)
+                .bind(new.trigger.as_str())
+                .bind(new.required_contexts.as_ref().map(|v| v.join("\n")))
+                .bind(b(new.production))
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                let row: AutoDeployRow = sqlx::query_as(&format!(
+                    "SELECT {AUTO_COLS} FROM auto_deploys \
+                     WHERE repo_id = $1 AND environment = $2 AND sha = $3"
+                ))
+                .bind(new.repo_id.get())
+                .bind(new.environment.as_str())
+                .bind(new.sha.as_str())
+                .fetch_one(&mut *c)
+                .await?;
+                row.into_auto()
+            })
+        })
+        .await
+    }
+
+    async fn waiting_auto_deploys(&self, repo: RepoId, sha: &Sha) -> StoreResult<Vec<AutoDeploy>> {
+        let rows: Vec<AutoDeployRow> = sqlx::query_as(&format!(
+            "SELECT {AUTO_COLS} FROM auto_deploys WHERE repo_id = $1 AND sha = $2 \
+             AND state = 'waiting' ORDER BY id"
+        ))
+        .bind(repo.get())
+        .bind(sha.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(AutoDeployRow::into_auto).collect()
+    }
+
+    async fn advance_auto_deploy(
+        &self,
+        id: i64,
+        deployment: NewDeployment,
+    ) -> StoreResult<AutoDeploy> {
+        let pg = self.is_postgres();
+        let advanced = self
+            .write(move |c| {
+                Box::pin(async move {
+                    if pg {
+                        // Two instances advancing one auto-deploy: the second waits, then
+                        // sees it created.
+                        sqlx::query("SELECT id FROM auto_deploys WHERE id = $1 FOR UPDATE")
+                            .bind(id)
+                            .execute(&mut *c)
+                            .await?;
+                    }
+                    let auto = load_auto(c, id).await?;
+                    if auto.state != AutoDeployState::Waiting {
+                        return Ok((auto, false));
+                    }
+                    let latest = super::latest_contexts(&mut *c, auto.repo_id, &auto.sha).await?;
+                    let latest: Vec<(String, CommitState)> =
+                        latest.into_iter().map(|c| (c.context, c.state)).collect();
+                    if let Err(checked) =
+                        check_required_contexts(&deployment.required_contexts, &latest)
+                    {
+                        let failed: Vec<String> = checked
+                            .iter()
+                            .filter(|(_, s)| matches!(s, CommitState::Failure | CommitState::Error))
+                            .map(|(n, s)| format!("{n} is {}", s.as_str()))
+                            .collect();
+                        if failed.is_empty() {
+                            let waiting: Vec<String> = checked
+                                .iter()
+                                .filter(|(_, s)| *s == CommitState::Pending)
+                                .map(|(n, _)| n.clone())
+                                .collect();
+                            let detail = format!("waiting for CI: {}", waiting.join(", "));
+                            settle_auto(c, id, AutoDeployState::Waiting, None, &detail).await?;
+                        } else {
+                            let detail = format!(
+                                "required_contexts_failed: Conflict: Commit status checks failed \
+                                 for {}: {}",
+                                auto.git_ref,
+                                failed.join(", ")
+                            );
+                            settle_auto(c, id, AutoDeployState::Failed, None, &detail).await?;
+                        }
+                        return Ok((load_auto(c, id).await?, false));
+                    }
+                    let created = super::insert_deployment(c, &deployment).await?;
+                    enqueue(c, HookEvent::Deployment, created.repo_id, created.id, None).await?;
+                    settle_auto(
+                        c,
+                        id,
+                        AutoDeployState::Created,
+                        Some(created.id),
+                        &format!("deployment {} created", created.id.get()),
+                    )
+                    .await?;
+                    Ok((load_auto(c, id).await?, true))
+                })
+            })
+            .await?;
+        if advanced.1 {
+            self.outbox.notify_one();
+        }
+        Ok(advanced.0)
+    }
+}
