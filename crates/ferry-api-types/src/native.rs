@@ -497,7 +497,7 @@ pub struct GithubDeliveryInfo {
     pub event: String,
     pub action: Option<String>,
     pub repository: Option<String>,
-    /// `processed`, `ignored`, `waiting`, `failed`, `pong`.
+    /// `processed`, `ignored`, `waiting`, `failed`, `invalid` (answered 400).
     pub outcome: String,
     pub detail: String,
     pub received_at: String,

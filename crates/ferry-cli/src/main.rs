@@ -2,7 +2,7 @@
 //!
 //! - Client commands (`deploy`, `status`, `deployments`, `repo`, `token`) talk to a server over
 //!   HTTP only ([`client`]); so do the ingestion ones (`integration`, `service`, `incidents`,
-//!   `import`, [`ingest`]). They work in a build without the `server` feature.
+//!   `import`, [`ingest`]), `dora` and `webhook` ([`webhooks`]). They work in a build without the `server` feature.
 //! - `serve`, `migrate` and `admin` need the database and exist with the `server` feature
 //!   (on by default) ([`server`]).
 
@@ -11,6 +11,7 @@ mod dora;
 mod ingest;
 #[cfg(feature = "server")]
 mod server;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -57,6 +58,8 @@ enum Command {
     Import(ingest::ImportArgs),
     /// The four DORA metrics and their levels.
     Dora(dora::DoraArgs),
+    /// Manage outbound webhook subscriptions and their deliveries.
+    Webhook(webhooks::WebhookArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
             Command::Incidents(a) => ingest::incidents(a).await,
             Command::Import(a) => ingest::import(a).await,
             Command::Dora(a) => dora::dora(a).await,
+            Command::Webhook(a) => webhooks::webhook(a).await,
         }
     });
     match result {

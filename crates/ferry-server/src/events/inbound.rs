@@ -27,21 +27,22 @@ use serde_json::Value;
 /// How a delivery ended, as the deliveries log shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Pong,
     Processed,
     Waiting,
     Ignored,
     Failed,
+    /// A field ferry reads is missing or malformed: answered `400`.
+    Invalid,
 }
 
 impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Pong => "pong",
             Outcome::Processed => "processed",
             Outcome::Waiting => "waiting",
             Outcome::Ignored => "ignored",
             Outcome::Failed => "failed",
+            Outcome::Invalid => "invalid",
         }
     }
 }
@@ -67,7 +68,7 @@ pub async fn handle(
 ) -> InboundResult<Handled> {
     if event == "ping" {
         let zen = str_at(body, &["zen"]).unwrap_or("pong");
-        return Ok((Outcome::Pong, zen.to_owned()));
+        return Ok((Outcome::Processed, zen.to_owned()));
     }
     let Some(repo) = repo else {
         return Ok((
@@ -96,7 +97,7 @@ pub async fn handle(
 }
 
 fn missing(field: &str) -> Handled {
-    (Outcome::Failed, format!("the payload has no {field}"))
+    (Outcome::Invalid, format!("the payload has no {field}"))
 }
 
 async fn pull_request(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {

@@ -6,10 +6,14 @@ use crate::wire::github as wire;
 use ferry_store::model::{Actor, Deployment, DeploymentStatus, Repo, Webhook};
 use serde_json::{json, Value};
 
-/// Who the `ping` and other system events come from.
+/// The id of ferry's own bot user: positive (GitHub's schema requires it) and far from the
+/// token ids that name other actors.
+pub const FERRY_BOT_ID: i64 = i32::MAX as i64;
+
+/// Who the `ping` and other system events come from, and who auto-deploys.
 pub fn ferry_actor() -> Actor {
     Actor {
-        id: 0,
+        id: FERRY_BOT_ID,
         login: "ferry".into(),
         bot: true,
     }

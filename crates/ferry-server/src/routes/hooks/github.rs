@@ -16,7 +16,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferry_domain::RepoSlug;
-use ferry_store::model::GithubDelivery;
+use ferry_store::model::{GithubDelivery, Repo};
+use ferry_store::StoreError;
 use serde_json::{json, Value};
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -56,6 +57,20 @@ fn json_bytes(headers: &HeaderMap, body: &Bytes) -> Option<Vec<u8>> {
             .ok()
             .map(|s| s.into_owned().into_bytes())
     })
+}
+
+/// The repository, from the one-second cache every request path shares (a `PATCH` of the
+/// secret clears it on this instance at once).
+async fn cached_repo(state: &AppState, slug: &RepoSlug) -> Result<Option<Repo>, StoreError> {
+    let key = slug.key();
+    if let Some(repo) = state.repos.get(&key) {
+        return Ok(Some(repo));
+    }
+    let repo = state.store.repo_by_slug(slug).await?;
+    if let Some(r) = &repo {
+        state.repos.put(key, r.clone());
+    }
+    Ok(repo)
 }
 
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -101,7 +116,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         .and_then(Value::as_str)
         .map(str::to_owned);
     let repo = match full_name.as_deref().and_then(|n| RepoSlug::parse(n).ok()) {
-        Some(slug) => match state.store.repo_by_slug(&slug).await {
+        Some(slug) => match cached_repo(&state, &slug).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error.cause = %e, "github webhook: repository lookup failed");
@@ -179,10 +194,10 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
             {
                 tracing::warn!(error.cause = %e, "github webhook: recording the outcome failed");
             }
-            let status = if outcome == Outcome::Pong {
-                StatusCode::OK
-            } else {
-                StatusCode::ACCEPTED
+            let status = match outcome {
+                _ if event == "ping" => StatusCode::OK,
+                Outcome::Invalid => StatusCode::BAD_REQUEST,
+                _ => StatusCode::ACCEPTED,
             };
             answer(
                 status,
