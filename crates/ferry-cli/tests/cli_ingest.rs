@@ -42,6 +42,7 @@ async fn integration_service_import_and_listing() {
         admin_token: Some(Secret::new(ADMIN.to_owned())),
         data_dir: Some(dir.path().join("data")),
         config: None,
+        ..Default::default()
     })
     .expect("config");
     let app = App::build(config).await.expect("server");

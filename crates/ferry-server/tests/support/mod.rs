@@ -217,6 +217,7 @@ pub fn test_config(db_url: &str, data_dir: &Path, admin_token: Option<&str>) -> 
         admin_token: admin_token.map(|t| Secret::new(t.to_owned())),
         data_dir: Some(data_dir.to_path_buf()),
         config: None,
+        ..Default::default()
     })
     .expect("test config resolves")
 }

@@ -448,7 +448,7 @@ impl WebhookStore for SqlStore {
         let mut hooks: std::collections::HashMap<i64, (String, String)> = Default::default();
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            if !hooks.contains_key(&r.webhook_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = hooks.entry(r.webhook_id) {
                 let h: Option<(String, String)> =
                     sqlx::query_as("SELECT url, secret FROM webhooks WHERE id = $1")
                         .bind(r.webhook_id)
@@ -456,7 +456,7 @@ impl WebhookStore for SqlStore {
                         .await?;
                 // Deleted meanwhile: its deliveries went with it; nothing to send.
                 let Some(h) = h else { continue };
-                hooks.insert(r.webhook_id, h);
+                slot.insert(h);
             }
             let Some((url, secret)) = hooks.get(&r.webhook_id).cloned() else {
                 continue;
