@@ -66,9 +66,16 @@ pub struct GithubSettings {
     /// Secret of inbound `POST /webhooks/github` deliveries for this repository; `""` clears it.
     #[serde(default)]
     pub webhook_secret: Option<String>,
-    /// GitHub mirror mode (not available yet: `true` is refused with 422).
+    /// GitHub mirror mode: create each deployment and status on GitHub too (needs `token`).
     #[serde(default)]
     pub mirror: Option<bool>,
+    /// REST API base of the GitHub holding the repository (default `https://api.github.com`;
+    /// GitHub Enterprise: `https://HOST/api/v3`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Token with `repo_deployment` scope for mirror mode; write-only.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// `PATCH /api/v1/repos/{owner}/{repo}`: absent fields stay as they are.
@@ -87,6 +94,8 @@ pub struct PatchRepo {
 pub struct GithubInfo {
     pub webhook_secret_set: bool,
     pub mirror: bool,
+    /// The GitHub API mirror mode writes to, when on.
+    pub api_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -53,6 +53,8 @@ pub struct Repo {
     pub default_branch: String,
     /// Inbound GitHub webhook secret (write-only on the API).
     pub github_webhook_secret: Option<String>,
+    /// GitHub mirror mode: deployments and statuses are created on GitHub too.
+    pub github_mirror: Option<GithubMirror>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -72,6 +74,17 @@ pub struct RepoPatch {
     pub default_branch: Option<String>,
     /// `Some(None)` clears the secret.
     pub github_webhook_secret: Option<Option<String>>,
+    /// `Some(None)` turns mirror mode off.
+    pub github_mirror: Option<Option<GithubMirror>>,
+}
+
+/// Where and as whom a repository is mirrored to GitHub (or GitHub Enterprise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GithubMirror {
+    /// REST API base, e.g. `https://api.github.com` or `https://ghe.example.com/api/v3`.
+    pub api_url: String,
+    /// A token with `repo_deployment` (write-only on the API).
+    pub token: String,
 }
 
 #[derive(Debug, Clone)]
@@ -671,6 +684,18 @@ pub struct DeliveryAttempt {
     pub error: Option<String>,
 }
 
+/// Where a delivery goes.
+#[derive(Debug, Clone)]
+pub enum DeliveryTarget {
+    /// A subscription: a signed webhook POST.
+    Hook { url: String, secret: String },
+    /// GitHub mirror mode: the same event as REST calls on the repository's GitHub.
+    Github {
+        mirror: GithubMirror,
+        repo: RepoSlug,
+    },
+}
+
 /// A claimed delivery with what sending it needs.
 #[derive(Debug, Clone)]
 pub struct ClaimedDelivery {
@@ -678,8 +703,7 @@ pub struct ClaimedDelivery {
     pub webhook_id: i64,
     pub guid: String,
     pub event: HookEvent,
-    pub url: String,
-    pub secret: String,
+    pub target: DeliveryTarget,
     pub repo_id: Option<RepoId>,
     pub deployment_id: Option<DeploymentId>,
     pub status_id: Option<StatusId>,
@@ -700,6 +724,8 @@ pub struct AttemptOutcome {
     /// `None` = delivered; `Some(t)` = try again at `t` (ms); dead when `dead` is set.
     pub retry_at_ms: Option<i64>,
     pub dead: bool,
+    /// Mirror mode: the id GitHub gave the deployment or status this delivery created.
+    pub github_id: Option<i64>,
 }
 
 /// An inbound GitHub delivery as recorded.

@@ -260,6 +260,22 @@ pub trait GithubStore: Send + Sync {
         id: i64,
         deployment: NewDeployment,
     ) -> StoreResult<AutoDeploy>;
+    /// Mirror mode: the GitHub id of a ferry deployment, once its creation was delivered.
+    async fn github_deployment_id(&self, deployment: DeploymentId) -> StoreResult<Option<i64>>;
+    /// Mirror mode: the ferry deployment GitHub's deployment `github_id` mirrors.
+    async fn mirrored_deployment(
+        &self,
+        repo: RepoId,
+        github_id: i64,
+    ) -> StoreResult<Option<DeploymentId>>;
+    /// Mirror mode: takes in a status GitHub reported (its `deployment_status` event) unless it
+    /// is one ferry created there, or was taken in before (`None` then). It is not sent back.
+    async fn create_status_from_github(
+        &self,
+        repo: RepoId,
+        github_status_id: i64,
+        new: NewStatus,
+    ) -> StoreResult<Option<StatusCreated>>;
 }
 
 /// The whole store: every aggregate plus health.

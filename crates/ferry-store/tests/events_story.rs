@@ -46,6 +46,7 @@ fn delivered(d: &ClaimedDelivery) -> AttemptOutcome {
         error: None,
         retry_at_ms: None,
         dead: false,
+        github_id: None,
     }
 }
 
@@ -58,6 +59,7 @@ fn failed(d: &ClaimedDelivery, retry_at_ms: i64, dead: bool) -> AttemptOutcome {
         error: None,
         retry_at_ms: (!dead).then_some(retry_at_ms),
         dead,
+        github_id: None,
     }
 }
 

@@ -6,20 +6,22 @@
 //! - `status`, `check_run` → recorded as the commit's contexts (decision D14: a check run is
 //!   a context named after it), then the commit's waiting auto-deploys are re-checked;
 //!   `check_suite` → re-check only;
-//! - `ping` → pong; `deployment_status` and everything else → ignored (GitHub mirror mode,
-//!   which would map GitHub's deployment ids, is not available yet).
+//! - `deployment_status` of a repository in GitHub mirror mode → the status is taken into the
+//!   ferry deployment GitHub's deployment mirrors (not the ones ferry created there itself);
+//! - `ping` → pong; everything else → ignored.
 //!
 //! An auto-deploy is a row keyed by (repository, environment, sha) — so redeliveries, or a
 //! merge and the push of the same commit, never deploy twice — that waits until its CI gate is
 //! green and is turned into a deployment in the same transaction that marks it created.
 
-use super::payloads::ferry_actor;
+use super::payloads::{ferry_actor, FERRY_BOT_ID};
 use crate::state::AppState;
 use ferry_domain::autodeploy::{self, CiGate, DeployConfig, Trigger};
 use ferry_domain::deployment::RequiredContexts;
-use ferry_domain::{CommitState, DeploymentSource, EnvName, Sha};
+use ferry_domain::{CommitState, DeploymentSource, EnvName, Sha, StatusState};
 use ferry_store::model::{
-    AutoDeploy, AutoDeployState, AutoTrigger, NewAutoDeploy, NewCommitStatus, NewDeployment, Repo,
+    Actor, AutoDeploy, AutoDeployState, AutoTrigger, NewAutoDeploy, NewCommitStatus, NewDeployment,
+    NewStatus, Repo,
 };
 use ferry_store::StoreError;
 use serde_json::Value;
@@ -85,10 +87,7 @@ pub async fn handle(
             Some(sha) => recheck(state, repo, sha).await,
             None => Ok(missing("check_suite.head_sha")),
         },
-        "deployment_status" => Ok((
-            Outcome::Ignored,
-            "GitHub mirror mode is not available: GitHub's deployment ids are not ferry's".into(),
-        )),
+        "deployment_status" => deployment_status(state, repo, body).await,
         other => Ok((
             Outcome::Ignored,
             format!("event {other} is not used by ferry"),
@@ -159,6 +158,95 @@ async fn push(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Hand
             Outcome::Ignored,
             format!("{full_ref} is neither a branch nor a tag"),
         ))
+    }
+}
+
+async fn deployment_status(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+    if repo.github_mirror.is_none() {
+        return Ok((
+            Outcome::Ignored,
+            "the repository is not in GitHub mirror mode: GitHub's deployments are not ferry's"
+                .into(),
+        ));
+    }
+    let (Some(github_dep), Some(ds)) = (
+        body.pointer("/deployment/id").and_then(Value::as_i64),
+        body.get("deployment_status"),
+    ) else {
+        return Ok(missing("deployment.id or deployment_status"));
+    };
+    let (Some(github_status), Some(st)) = (
+        ds.get("id").and_then(Value::as_i64),
+        ds.get("state").and_then(Value::as_str),
+    ) else {
+        return Ok(missing("deployment_status.id or state"));
+    };
+    let Some(deployment) = state.store.mirrored_deployment(repo.id, github_dep).await? else {
+        return Ok((
+            Outcome::Ignored,
+            format!("GitHub deployment {github_dep} does not mirror a ferry deployment"),
+        ));
+    };
+    // Inbound GitHub states (spec/policies.md §3): the REST enum is ferry's own.
+    let Ok(status_state) = st.parse::<StatusState>() else {
+        tracing::warn!(
+            state = st,
+            "github deployment_status with an unknown state: not taken in"
+        );
+        return Ok((
+            Outcome::Failed,
+            format!("unknown deployment status state {st:?}"),
+        ));
+    };
+    let text = |k: &str| {
+        ds.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let environment = ds
+        .get("environment")
+        .and_then(Value::as_str)
+        .and_then(|e| EnvName::parse(e).ok());
+    let creator = match ds.get("creator") {
+        Some(c) => Actor {
+            id: c.get("id").and_then(Value::as_i64).unwrap_or(FERRY_BOT_ID),
+            login: str_at(c, &["login"]).unwrap_or("github").to_owned(),
+            bot: str_at(c, &["type"]) == Some("Bot"),
+        },
+        None => ferry_actor(),
+    };
+    let new = NewStatus {
+        deployment_id: deployment,
+        state: status_state,
+        description: text("description").chars().take(140).collect(),
+        environment,
+        target_url: text("target_url"),
+        log_url: text("log_url"),
+        environment_url: text("environment_url"),
+        // GitHub inactivated on its side; ferry mirrors that with its own rule.
+        auto_inactive: true,
+        creator,
+    };
+    match state
+        .store
+        .create_status_from_github(repo.id, github_status, new)
+        .await
+    {
+        Ok(Some(created)) => Ok((
+            Outcome::Processed,
+            format!(
+                "status {} of deployment {}",
+                created.status.id.get(),
+                deployment.get()
+            ),
+        )),
+        Ok(None) => Ok((
+            Outcome::Ignored,
+            "a status ferry created on GitHub, or one taken in before".into(),
+        )),
+        Err(StoreError::NotFound) => Ok((Outcome::Ignored, "the deployment was deleted".into())),
+        Err(e) => Err(e),
     }
 }
 

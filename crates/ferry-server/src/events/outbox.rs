@@ -10,10 +10,11 @@
 //! Wake-ups: the store's signal after each commit that enqueued something (on PostgreSQL, any
 //! instance's commit through `LISTEN/NOTIFY`), else the next due retry, else a 1 s poll.
 
+use super::github;
 use super::payloads;
 use super::signature::sign;
 use crate::urls::Urls;
-use ferry_store::model::{AttemptOutcome, ClaimedDelivery, HookEvent};
+use ferry_store::model::{AttemptOutcome, ClaimedDelivery, DeliveryTarget, HookEvent};
 use ferry_store::Store;
 use serde_json::Value;
 use std::sync::Arc;
@@ -137,6 +138,10 @@ impl Outbox {
     async fn attempt(&self, d: ClaimedDelivery) -> AttemptOutcome {
         let at_ms = now_ms();
         let started = Instant::now();
+        if let DeliveryTarget::Github { mirror, repo } = &d.target {
+            let sent = github::send(&self.store, &self.client, mirror, repo, &d).await;
+            return self.settle(&d, at_ms, started, sent);
+        }
         let (status_code, error) = match self.render(&d).await {
             Ok(Some(body)) => self.post(&d, body).await,
             Ok(None) => {
@@ -149,15 +154,40 @@ impl Outbox {
                     error: Some("the deployment or status no longer exists".into()),
                     retry_at_ms: None,
                     dead: true,
+                    github_id: None,
                 };
             }
             Err(e) => (None, Some(format!("could not build the payload: {e}"))),
         };
+        let sent = github::Sent {
+            status_code,
+            error,
+            github_id: None,
+            retryable: true,
+        };
+        self.settle(&d, at_ms, started, sent)
+    }
+
+    /// The outcome of an attempt: delivered on 2xx, else retried with backoff until the budget
+    /// is spent (or at once dead when retrying cannot help).
+    fn settle(
+        &self,
+        d: &ClaimedDelivery,
+        at_ms: i64,
+        started: Instant,
+        sent: github::Sent,
+    ) -> AttemptOutcome {
+        let github::Sent {
+            status_code,
+            error,
+            github_id,
+            retryable,
+        } = sent;
         let duration_ms = millis(started.elapsed());
-        let delivered = status_code.is_some_and(|c| (200..300).contains(&c));
+        let delivered = status_code.is_some_and(|c| (200..300).contains(&c)) && error.is_none();
         let (retry_at_ms, dead) = if delivered {
             (None, false)
-        } else if d.round_attempts >= self.settings.max_attempts {
+        } else if !retryable || d.round_attempts >= self.settings.max_attempts {
             (None, true)
         } else {
             let wait = backoff(&self.settings, d.round_attempts);
@@ -175,18 +205,22 @@ impl Outbox {
             error,
             retry_at_ms,
             dead,
+            github_id,
         }
     }
 
     async fn post(&self, d: &ClaimedDelivery, body: Vec<u8>) -> (Option<i64>, Option<String>) {
+        let DeliveryTarget::Hook { url, secret } = &d.target else {
+            return (None, Some("not a webhook delivery".into()));
+        };
         let mut req = self
             .client
-            .post(&d.url)
+            .post(url)
             .header("content-type", "application/json")
             .header("user-agent", "GitHub-Hookshot/ferry")
             .header("x-github-event", d.event.as_str())
             .header("x-github-delivery", &d.guid)
-            .header("x-hub-signature-256", sign(d.secret.as_bytes(), &body))
+            .header("x-hub-signature-256", sign(secret.as_bytes(), &body))
             .header("x-github-hook-id", d.webhook_id.to_string())
             .header("x-github-hook-installation-target-type", "repository");
         if let Some(r) = d.repo_id {
@@ -244,7 +278,7 @@ impl Outbox {
 }
 
 /// A transport error in a few words (no URL credentials: reqwest's Display may carry the URL).
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {

@@ -29,7 +29,8 @@ pub fn repo(urls: &Urls, r: &Repo) -> api::RepoInfo {
         api_url: urls.repo_api(&r.slug),
         github: api::GithubInfo {
             webhook_secret_set: r.github_webhook_secret.is_some(),
-            mirror: false,
+            mirror: r.github_mirror.is_some(),
+            api_url: r.github_mirror.as_ref().map(|m| m.api_url.clone()),
         },
         created_at: r.created_at.to_github(),
         updated_at: r.updated_at.to_github(),

@@ -96,6 +96,109 @@ pub async fn migrate(store: &SqlStore) -> StoreResult<()> {
 }
 
 impl SqlStore {
+    /// `create_status`; `mirror` says whether its events also go to the repository's GitHub
+    /// (not for a status that came from there).
+    pub(crate) async fn create_status_as(
+        &self,
+        repo: RepoId,
+        new: NewStatus,
+        mirror: webhooks::Mirror,
+    ) -> StoreResult<StatusCreated> {
+        let created = self
+            .write(move |c| {
+                Box::pin(async move {
+                    let dep: Option<DeploymentRow> = sqlx::query_as(&format!(
+                        "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE id = $1 AND repo_id = $2"
+                    ))
+                    .bind(new.deployment_id.get())
+                    .bind(repo.get())
+                    .fetch_optional(&mut *c)
+                    .await?;
+                    let dep = dep.ok_or(StoreError::NotFound)?.into_deployment()?;
+                    // The deployment's environment always equals its latest status's (decision D2), so
+                    // inheriting it is inheriting "the previous status's, else the deployment's".
+                    let environment = new.environment.clone().unwrap_or(dep.environment.clone());
+                    let now = Timestamp::now().unix();
+                    let status = insert_status(
+                        c,
+                        repo,
+                        dep.id,
+                        new.state,
+                        &new.description,
+                        &environment,
+                        (&new.target_url, &new.log_url, &new.environment_url),
+                        &new.creator,
+                        now,
+                        mirror,
+                    )
+                    .await?;
+                    ensure_environment(c, repo, &environment, now).await?;
+                    match new.state {
+                        StatusState::Success => {
+                            dora::record_api_success(
+                                c,
+                                dep.id.get(),
+                                environment.as_str(),
+                                dep.production_environment,
+                                now,
+                            )
+                            .await?
+                        }
+                        StatusState::Failure | StatusState::Error => {
+                            dora::forget(c, dora::Source::Api(dep.id.get())).await?
+                        }
+                        _ => {}
+                    }
+
+                    let mut inactivated = Vec::new();
+                    if new.state == StatusState::Success && new.auto_inactive {
+                        // Narrowed in SQL for the index; the rule itself is the domain's.
+                        let candidates: Vec<DeploymentRow> = sqlx::query_as(&format!(
+                            "SELECT {DEPLOYMENT_COLS} FROM deployments \
+                 WHERE repo_id = $1 AND environment = $2 AND id < $3 AND latest_state = 'success'"
+                        ))
+                        .bind(repo.get())
+                        .bind(environment.as_str())
+                        .bind(dep.id.get())
+                        .fetch_all(&mut *c)
+                        .await?;
+                        for candidate in candidates {
+                            let d = candidate.into_deployment()?;
+                            let candidate = InactivationCandidate {
+                                environment: d.environment.as_str(),
+                                transient: d.transient_environment,
+                                production: d.production_environment,
+                                latest_state: d.latest_state,
+                            };
+                            if should_auto_inactivate(environment.as_str(), &candidate) {
+                                let s = insert_status(
+                                    c,
+                                    repo,
+                                    d.id,
+                                    StatusState::Inactive,
+                                    "",
+                                    &d.environment,
+                                    ("", "", ""),
+                                    &new.creator,
+                                    now,
+                                    mirror,
+                                )
+                                .await?;
+                                inactivated.push(s);
+                            }
+                        }
+                    }
+                    Ok(StatusCreated {
+                        status,
+                        inactivated,
+                    })
+                })
+            })
+            .await?;
+        self.outbox.notify_one();
+        Ok(created)
+    }
+
     fn is_postgres(&self) -> bool {
         self.backend == Backend::Postgres
     }
@@ -297,7 +400,8 @@ impl TokenStore for SqlStore {
 }
 
 const REPO_COLS: &str =
-    "id, owner, name, git_url, default_branch, github_webhook_secret, created_at, updated_at";
+    "id, owner, name, git_url, default_branch, github_webhook_secret, github_api_url, \
+     github_token, github_mirror, created_at, updated_at";
 
 #[async_trait]
 impl RepoStore for SqlStore {
@@ -356,9 +460,11 @@ impl RepoStore for SqlStore {
                 .await?
                 .ok_or(StoreError::NotFound)?;
                 let old = old.into_repo()?;
+                let mirror = patch.github_mirror.unwrap_or(old.github_mirror);
                 let row: RepoRow = sqlx::query_as(&format!(
                     "UPDATE repos SET git_url = $1, default_branch = $2, \
-                         github_webhook_secret = $3, updated_at = $4 WHERE id = $5 \
+                         github_webhook_secret = $3, updated_at = $4, github_api_url = $6, \
+                         github_token = $7, github_mirror = $8 WHERE id = $5 \
                      RETURNING {REPO_COLS}"
                 ))
                 .bind(patch.git_url.or(old.git_url))
@@ -370,6 +476,9 @@ impl RepoStore for SqlStore {
                 )
                 .bind(Timestamp::now().unix())
                 .bind(old.id.get())
+                .bind(mirror.as_ref().map(|m| m.api_url.clone()))
+                .bind(mirror.as_ref().map(|m| m.token.clone()))
+                .bind(b(mirror.is_some()))
                 .fetch_one(&mut *c)
                 .await?;
                 row.into_repo()
@@ -492,6 +601,7 @@ async fn insert_status(
     urls: (&str, &str, &str),
     creator: &Actor,
     now: i64,
+    mirror: webhooks::Mirror,
 ) -> StoreResult<DeploymentStatus> {
     let row: StatusRow = sqlx::query_as(&format!(
         "INSERT INTO deployment_statuses (deployment_id, state, description, environment, \
@@ -528,6 +638,7 @@ async fn insert_status(
         repo,
         deployment,
         Some(status.id),
+        mirror,
     )
     .await?;
     Ok(status)
@@ -611,7 +722,9 @@ impl DeploymentStore for SqlStore {
                             .map_err(StoreError::ContextsFailed)?;
                     }
                     let d = insert_deployment(c, &new).await?;
-                    webhooks::enqueue(c, HookEvent::Deployment, d.repo_id, d.id, None).await?;
+                    let mirror = webhooks::Mirror::Yes;
+                    webhooks::enqueue(c, HookEvent::Deployment, d.repo_id, d.id, None, mirror)
+                        .await?;
                     Ok(d)
                 })
             })
@@ -703,97 +816,8 @@ impl DeploymentStore for SqlStore {
     }
 
     async fn create_status(&self, repo: RepoId, new: NewStatus) -> StoreResult<StatusCreated> {
-        let created = self
-            .write(move |c| {
-                Box::pin(async move {
-                    let dep: Option<DeploymentRow> = sqlx::query_as(&format!(
-                        "SELECT {DEPLOYMENT_COLS} FROM deployments WHERE id = $1 AND repo_id = $2"
-                    ))
-                    .bind(new.deployment_id.get())
-                    .bind(repo.get())
-                    .fetch_optional(&mut *c)
-                    .await?;
-                    let dep = dep.ok_or(StoreError::NotFound)?.into_deployment()?;
-                    // The deployment's environment always equals its latest status's (decision D2), so
-                    // inheriting it is inheriting "the previous status's, else the deployment's".
-                    let environment = new.environment.clone().unwrap_or(dep.environment.clone());
-                    let now = Timestamp::now().unix();
-                    let status = insert_status(
-                        c,
-                        repo,
-                        dep.id,
-                        new.state,
-                        &new.description,
-                        &environment,
-                        (&new.target_url, &new.log_url, &new.environment_url),
-                        &new.creator,
-                        now,
-                    )
-                    .await?;
-                    ensure_environment(c, repo, &environment, now).await?;
-                    match new.state {
-                        StatusState::Success => {
-                            dora::record_api_success(
-                                c,
-                                dep.id.get(),
-                                environment.as_str(),
-                                dep.production_environment,
-                                now,
-                            )
-                            .await?
-                        }
-                        StatusState::Failure | StatusState::Error => {
-                            dora::forget(c, dora::Source::Api(dep.id.get())).await?
-                        }
-                        _ => {}
-                    }
-
-                    let mut inactivated = Vec::new();
-                    if new.state == StatusState::Success && new.auto_inactive {
-                        // Narrowed in SQL for the index; the rule itself is the domain's.
-                        let candidates: Vec<DeploymentRow> = sqlx::query_as(&format!(
-                            "SELECT {DEPLOYMENT_COLS} FROM deployments \
-                 WHERE repo_id = $1 AND environment = $2 AND id < $3 AND latest_state = 'success'"
-                        ))
-                        .bind(repo.get())
-                        .bind(environment.as_str())
-                        .bind(dep.id.get())
-                        .fetch_all(&mut *c)
-                        .await?;
-                        for candidate in candidates {
-                            let d = candidate.into_deployment()?;
-                            let candidate = InactivationCandidate {
-                                environment: d.environment.as_str(),
-                                transient: d.transient_environment,
-                                production: d.production_environment,
-                                latest_state: d.latest_state,
-                            };
-                            if should_auto_inactivate(environment.as_str(), &candidate) {
-                                let s = insert_status(
-                                    c,
-                                    repo,
-                                    d.id,
-                                    StatusState::Inactive,
-                                    "",
-                                    &d.environment,
-                                    ("", "", ""),
-                                    &new.creator,
-                                    now,
-                                )
-                                .await?;
-                                inactivated.push(s);
-                            }
-                        }
-                    }
-                    Ok(StatusCreated {
-                        status,
-                        inactivated,
-                    })
-                })
-            })
-            .await?;
-        self.outbox.notify_one();
-        Ok(created)
+        self.create_status_as(repo, new, webhooks::Mirror::Yes)
+            .await
     }
 
     async fn list_statuses(

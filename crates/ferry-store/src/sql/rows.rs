@@ -48,6 +48,9 @@ pub(super) struct RepoRow {
     git_url: Option<String>,
     default_branch: String,
     github_webhook_secret: Option<String>,
+    github_api_url: Option<String>,
+    github_token: Option<String>,
+    github_mirror: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -60,6 +63,10 @@ impl RepoRow {
             git_url: self.git_url,
             default_branch: self.default_branch,
             github_webhook_secret: self.github_webhook_secret,
+            github_mirror: match (self.github_mirror, self.github_api_url, self.github_token) {
+                (1, Some(api_url), Some(token)) => Some(GithubMirror { api_url, token }),
+                _ => None,
+            },
             created_at: Timestamp::from_unix(self.created_at),
             updated_at: Timestamp::from_unix(self.updated_at),
         })

@@ -6,7 +6,7 @@
 
 use super::{b, SqlStore};
 use crate::model::*;
-use crate::traits::{GithubStore, WebhookStore};
+use crate::traits::{GithubStore, RepoStore, WebhookStore};
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use ferry_domain::deployment::check_required_contexts;
@@ -21,54 +21,78 @@ fn now_ms() -> i64 {
     ferry_domain::Timestamp::now_millis()
 }
 
-/// Enqueues `event` for every active subscription that wants it for `repo`.
+/// Whether an event also goes to the repository's GitHub (mirror mode): not for a status that
+/// came from GitHub itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mirror {
+    Yes,
+    No,
+}
+
+/// Enqueues `event` for every active subscription that wants it for `repo`, and for GitHub
+/// when the repository is mirrored there (target `github`, `webhook_id` 0).
 pub(crate) async fn enqueue(
     c: &mut AnyConnection,
     event: HookEvent,
     repo: RepoId,
     deployment: DeploymentId,
     status: Option<StatusId>,
+    mirror: Mirror,
 ) -> StoreResult<()> {
-    let hooks: Vec<(i64,)> = sqlx::query_as(
-        "SELECT w.id FROM webhooks w WHERE w.active = 1 AND w.events LIKE $1 \
+    let targets: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT w.id, 'hook' FROM webhooks w WHERE w.active = 1 AND w.events LIKE $1 \
          AND (w.all_repos = 1 OR EXISTS \
               (SELECT 1 FROM webhook_repos r WHERE r.webhook_id = w.id AND r.repo_id = $2)) \
-         ORDER BY w.id",
+         UNION ALL SELECT 0, 'github' FROM repos \
+             WHERE id = $2 AND github_mirror = 1 AND $3 = 1 \
+         ORDER BY 1",
     )
     .bind(format!("%,{},%", event.as_str()))
     .bind(repo.get())
+    .bind(b(mirror == Mirror::Yes))
     .fetch_all(&mut *c)
     .await?;
-    if hooks.is_empty() {
+    if targets.is_empty() {
         return Ok(());
     }
     let now = now_ms();
-    for (hook,) in hooks {
-        insert_delivery(c, hook, event, Some(repo), Some(deployment), status, now).await?;
+    for (hook, target) in targets {
+        let d = NewRow {
+            hook,
+            target: if target == "github" { "github" } else { "hook" },
+            event,
+            repo: Some(repo),
+            deployment: Some(deployment),
+            status,
+        };
+        insert_delivery(c, d, now).await?;
     }
     wake_others(c).await
 }
 
-async fn insert_delivery(
-    c: &mut AnyConnection,
+/// One outbox row to write.
+struct NewRow {
     hook: i64,
+    target: &'static str,
     event: HookEvent,
     repo: Option<RepoId>,
     deployment: Option<DeploymentId>,
     status: Option<StatusId>,
-    now: i64,
-) -> StoreResult<()> {
+}
+
+async fn insert_delivery(c: &mut AnyConnection, d: NewRow, now: i64) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO webhook_deliveries (webhook_id, guid, event, repo_id, deployment_id, \
-             status_id, state, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)",
+        "INSERT INTO webhook_deliveries (webhook_id, target, guid, event, repo_id, \
+             deployment_id, status_id, state, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
     )
-    .bind(hook)
+    .bind(d.hook)
+    .bind(d.target)
     .bind(uuid::Uuid::new_v4().to_string())
-    .bind(event.as_str())
-    .bind(repo.map(|r| r.get()))
-    .bind(deployment.map(|d| d.get()))
-    .bind(status.map(|s| s.get()))
+    .bind(d.event.as_str())
+    .bind(d.repo.map(|r| r.get()))
+    .bind(d.deployment.map(|d| d.get()))
+    .bind(d.status.map(|s| s.get()))
     .bind(now)
     .execute(&mut *c)
     .await?;
@@ -205,6 +229,7 @@ impl DeliveryRow {
 struct ClaimRow {
     id: i64,
     webhook_id: i64,
+    target: String,
     guid: String,
     event: String,
     repo_id: Option<i64>,
@@ -235,16 +260,15 @@ impl WebhookStore for SqlStore {
                     .await?;
                     set_repos(c, id, &new.repos).await?;
                     if new.active {
-                        insert_delivery(
-                            c,
-                            id,
-                            HookEvent::Ping,
-                            new.repos.first().copied(),
-                            None,
-                            None,
-                            now,
-                        )
-                        .await?;
+                        let ping = NewRow {
+                            hook: id,
+                            target: "hook",
+                            event: HookEvent::Ping,
+                            repo: new.repos.first().copied(),
+                            deployment: None,
+                            status: None,
+                        };
+                        insert_delivery(c, ping, now).await?;
                         wake_others(c).await?;
                     }
                     load_webhook(c, id).await?.ok_or(StoreError::NotFound)
@@ -429,7 +453,7 @@ impl WebhookStore for SqlStore {
                                    AND e.deployment_id = d.deployment_id AND e.id < d.id \
                                    AND e.state IN ('pending', 'sending'))) \
                              ORDER BY d.next_attempt_at, d.id LIMIT $3 {lock}) \
-                         RETURNING id, webhook_id, guid, event, repo_id, deployment_id, \
+                         RETURNING id, webhook_id, target, guid, event, repo_id, deployment_id, \
                              status_id, attempts, round_attempts"
                     );
                     let rows: Vec<ClaimRow> = sqlx::query_as(&sql)
@@ -446,28 +470,48 @@ impl WebhookStore for SqlStore {
             return Ok(Vec::new());
         }
         let mut hooks: std::collections::HashMap<i64, (String, String)> = Default::default();
+        let mut mirrors: std::collections::HashMap<i64, (GithubMirror, RepoSlug)> =
+            Default::default();
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            if let std::collections::hash_map::Entry::Vacant(slot) = hooks.entry(r.webhook_id) {
-                let h: Option<(String, String)> =
-                    sqlx::query_as("SELECT url, secret FROM webhooks WHERE id = $1")
-                        .bind(r.webhook_id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                // Deleted meanwhile: its deliveries went with it; nothing to send.
-                let Some(h) = h else { continue };
-                slot.insert(h);
-            }
-            let Some((url, secret)) = hooks.get(&r.webhook_id).cloned() else {
-                continue;
+            let target = if r.target == "github" {
+                let Some(repo_id) = r.repo_id else { continue };
+                if let std::collections::hash_map::Entry::Vacant(slot) = mirrors.entry(repo_id) {
+                    // Mirror mode turned off meanwhile: nothing to send.
+                    let Some(repo) = self.repo_by_id(RepoId(repo_id)).await? else {
+                        continue;
+                    };
+                    let Some(m) = repo.github_mirror else {
+                        continue;
+                    };
+                    slot.insert((m, repo.slug));
+                }
+                let Some((mirror, repo)) = mirrors.get(&repo_id).cloned() else {
+                    continue;
+                };
+                DeliveryTarget::Github { mirror, repo }
+            } else {
+                if let std::collections::hash_map::Entry::Vacant(slot) = hooks.entry(r.webhook_id) {
+                    let h: Option<(String, String)> =
+                        sqlx::query_as("SELECT url, secret FROM webhooks WHERE id = $1")
+                            .bind(r.webhook_id)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    // Deleted meanwhile: its deliveries went with it; nothing to send.
+                    let Some(h) = h else { continue };
+                    slot.insert(h);
+                }
+                let Some((url, secret)) = hooks.get(&r.webhook_id).cloned() else {
+                    continue;
+                };
+                DeliveryTarget::Hook { url, secret }
             };
             out.push(ClaimedDelivery {
                 id: r.id,
                 webhook_id: r.webhook_id,
                 guid: r.guid,
                 event: r.event.parse().map_err(StoreError::Corrupt)?,
-                url,
-                secret,
+                target,
                 repo_id: r.repo_id.map(RepoId),
                 deployment_id: r.deployment_id.map(DeploymentId),
                 status_id: r.status_id.map(StatusId),
@@ -524,6 +568,9 @@ impl WebhookStore for SqlStore {
                     .bind(o.delivery_id)
                     .execute(&mut *c)
                     .await?;
+                    if let Some(github_id) = o.github_id {
+                        remember_github_id(c, o.delivery_id, github_id).await?;
+                    }
                 }
                 // Later events of a deployment wait for this one: others may now claim them.
                 if outcomes.iter().any(|o| o.retry_at_ms.is_none()) || retry_soon {
@@ -548,6 +595,47 @@ impl WebhookStore for SqlStore {
         self.start_listener();
         Arc::clone(&self.outbox)
     }
+}
+
+/// Mirror mode: what GitHub called the deployment or status a delivery created.
+async fn remember_github_id(
+    c: &mut AnyConnection,
+    delivery: i64,
+    github_id: i64,
+) -> StoreResult<()> {
+    /// event, repo_id, deployment_id, status_id
+    type Subject = (String, Option<i64>, Option<i64>, Option<i64>);
+    let row: Option<Subject> = sqlx::query_as(
+        "SELECT event, repo_id, deployment_id, status_id FROM webhook_deliveries WHERE id = $1",
+    )
+    .bind(delivery)
+    .fetch_optional(&mut *c)
+    .await?;
+    match row {
+        Some((event, Some(repo), Some(dep), _)) if event == "deployment" => {
+            sqlx::query(
+                "INSERT INTO github_mirror_deployments (deployment_id, repo_id, github_id) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(dep)
+            .bind(repo)
+            .bind(github_id)
+            .execute(&mut *c)
+            .await?;
+        }
+        Some((event, _, _, Some(status))) if event == "deployment_status" => {
+            sqlx::query(
+                "INSERT INTO github_mirror_statuses (github_id, status_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(github_id)
+            .bind(status)
+            .execute(&mut *c)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -833,7 +921,15 @@ impl GithubStore for SqlStore {
                         return Ok((load_auto(c, id).await?, false));
                     }
                     let created = super::insert_deployment(c, &deployment).await?;
-                    enqueue(c, HookEvent::Deployment, created.repo_id, created.id, None).await?;
+                    enqueue(
+                        c,
+                        HookEvent::Deployment,
+                        created.repo_id,
+                        created.id,
+                        None,
+                        Mirror::Yes,
+                    )
+                    .await?;
                     settle_auto(
                         c,
                         id,
@@ -850,5 +946,64 @@ impl GithubStore for SqlStore {
             self.outbox.notify_one();
         }
         Ok(advanced.0)
+    }
+
+    async fn github_deployment_id(&self, deployment: DeploymentId) -> StoreResult<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT github_id FROM github_mirror_deployments WHERE deployment_id = $1",
+        )
+        .bind(deployment.get())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    async fn mirrored_deployment(
+        &self,
+        repo: RepoId,
+        github_id: i64,
+    ) -> StoreResult<Option<DeploymentId>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT deployment_id FROM github_mirror_deployments \
+             WHERE repo_id = $1 AND github_id = $2",
+        )
+        .bind(repo.get())
+        .bind(github_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| DeploymentId(r.0)))
+    }
+
+    async fn create_status_from_github(
+        &self,
+        repo: RepoId,
+        github_status_id: i64,
+        new: NewStatus,
+    ) -> StoreResult<Option<StatusCreated>> {
+        let known: Option<(i64,)> =
+            sqlx::query_as("SELECT status_id FROM github_mirror_statuses WHERE github_id = $1")
+                .bind(github_status_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        if known.is_some() {
+            return Ok(None);
+        }
+        let created = self.create_status_as(repo, new, Mirror::No).await?;
+        let status_id = created.status.id.get();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO github_mirror_statuses (github_id, status_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(github_status_id)
+                .bind(status_id)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(Some(created))
     }
 }

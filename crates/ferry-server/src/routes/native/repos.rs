@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use ferry_api_types::native::{CreateRepo, ErrorBody, GithubSettings, PatchRepo, RepoInfo};
 use ferry_domain::{RepoSlug, Scope};
-use ferry_store::model::{NewRepo, RepoPatch};
+use ferry_store::model::{GithubMirror, NewRepo, RepoPatch};
 use ferry_store::StoreError;
 
 #[utoipa::path(post, path = "/api/v1/repos", tag = "repos", request_body = CreateRepo,
@@ -28,7 +28,8 @@ pub async fn create(
         .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| "main".into());
     let git_url = req.git_url.filter(|u| !u.trim().is_empty());
-    let webhook_secret = github_secret(req.github.as_ref())?.flatten();
+    let webhook_secret = github_secret(req.github.as_ref()).flatten();
+    let mirror = github_mirror(req.github.as_ref(), None)?.flatten();
     if state.store.repo_by_slug(&slug).await?.is_some() {
         return Err(conflict(&slug));
     }
@@ -53,6 +54,16 @@ pub async fn create(
             github_webhook_secret: webhook_secret,
         })
         .await;
+    let created = match (created, mirror) {
+        (Ok(repo), Some(m)) => {
+            let patch = RepoPatch {
+                github_mirror: Some(Some(m)),
+                ..RepoPatch::default()
+            };
+            state.store.update_repo(&repo.slug, patch).await
+        }
+        (created, _) => created,
+    };
     match created {
         Ok(repo) => Ok((StatusCode::CREATED, Json(wire::repo(&state.urls, &repo)))),
         Err(e) => {
@@ -68,17 +79,55 @@ pub async fn create(
 }
 
 /// The webhook secret a `github` object sets: `None` = unchanged, `Some(None)` = cleared.
-fn github_secret(github: Option<&GithubSettings>) -> ApiResult<Option<Option<String>>> {
+fn github_secret(github: Option<&GithubSettings>) -> Option<Option<String>> {
+    let g = github?;
+    g.webhook_secret
+        .as_ref()
+        .map(|s| Some(s.clone()).filter(|s| !s.is_empty()))
+}
+
+/// The mirror mode a `github` object sets over `current`: `None` = unchanged, `Some(None)` =
+/// off. Turning it on needs a token (given now or before) and an http(s) API URL.
+fn github_mirror(
+    github: Option<&GithubSettings>,
+    current: Option<&GithubMirror>,
+) -> ApiResult<Option<Option<GithubMirror>>> {
     let Some(g) = github else { return Ok(None) };
-    if g.mirror == Some(true) {
+    let on = match g.mirror {
+        Some(on) => on,
+        // Only a new token or URL: applies to a mirror that is on, else nothing to do.
+        None if current.is_some() && (g.token.is_some() || g.api_url.is_some()) => true,
+        None => return Ok(None),
+    };
+    if !on {
+        return Ok(Some(None));
+    }
+    let api_url = g
+        .api_url
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| current.map(|m| m.api_url.clone()))
+        .unwrap_or_else(|| "https://api.github.com".into());
+    let api_url = api_url.trim().trim_end_matches('/').to_owned();
+    let parsed = reqwest::Url::parse(&api_url).ok();
+    if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some()) {
         return Err(ApiError::unprocessable(
-            "not_implemented",
-            "GitHub mirror mode is not available in this version of ferry",
+            "validation_failed",
+            "github.api_url must be an http:// or https:// URL",
         ));
     }
-    Ok(g.webhook_secret
-        .as_ref()
-        .map(|s| Some(s.clone()).filter(|s| !s.is_empty())))
+    let token = g
+        .token
+        .clone()
+        .filter(|t| !t.is_empty())
+        .or_else(|| current.map(|m| m.token.clone()))
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "validation_failed",
+                "github.mirror needs github.token (a token with repo_deployment scope)",
+            )
+        })?;
+    Ok(Some(Some(GithubMirror { api_url, token })))
 }
 
 #[utoipa::path(patch, path = "/api/v1/repos/{owner}/{repo}", tag = "repos", request_body = PatchRepo,
@@ -110,7 +159,8 @@ pub async fn update(
     let patch = RepoPatch {
         git_url: None,
         default_branch: req.default_branch.filter(|b| !b.trim().is_empty()),
-        github_webhook_secret: github_secret(req.github.as_ref())?,
+        github_webhook_secret: github_secret(req.github.as_ref()),
+        github_mirror: github_mirror(req.github.as_ref(), old.github_mirror.as_ref())?,
     };
     let repo = state.store.update_repo(&slug, patch).await?;
     state.repos.forget(|r| r.id == repo.id);
