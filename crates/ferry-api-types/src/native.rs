@@ -511,3 +511,23 @@ pub struct GithubDeliveryInfo {
     pub detail: String,
     pub received_at: String,
 }
+
+/// An auto-deploy decided from `.ferry.yml` (`GET /api/v1/repos/{owner}/{repo}/auto-deploys`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AutoDeployInfo {
+    pub id: i64,
+    pub environment: String,
+    pub sha: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// `merge`, `push`, `tag` or `pull_request`.
+    pub trigger: String,
+    /// `waiting` (for CI), `created` or `failed`.
+    pub state: String,
+    /// The contexts it waits for; `null` = every reported one; `[]` = none.
+    pub required_contexts: Option<Vec<String>>,
+    pub deployment_id: Option<i64>,
+    pub detail: String,
+    pub created_at: String,
+    pub updated_at: String,
+}

@@ -117,6 +117,10 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
         )
         .route("/incidents/{id}", patch(native::incidents::resolve))
         .route("/repos/{owner}/{repo}/pulls", post(native::pulls::create))
+        .route(
+            "/repos/{owner}/{repo}/auto-deploys",
+            get(native::webhooks::auto_deploys),
+        )
         .route("/dora", get(native::dora::report))
         .route("/dora/series", get(native::dora::series))
         .route(

@@ -805,4 +805,6 @@ pub struct AutoDeploy {
     pub state: AutoDeployState,
     pub deployment_id: Option<DeploymentId>,
     pub detail: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
 }

@@ -250,6 +250,8 @@ pub trait GithubStore: Send + Sync {
     /// Records an auto-deploy, or returns the one already recorded for its (repository,
     /// environment, sha).
     async fn add_auto_deploy(&self, new: NewAutoDeploy) -> StoreResult<AutoDeploy>;
+    /// A repository's auto-deploys, newest first.
+    async fn list_auto_deploys(&self, repo: RepoId, limit: u32) -> StoreResult<Vec<AutoDeploy>>;
     /// Auto-deploys of a commit still waiting for CI.
     async fn waiting_auto_deploys(&self, repo: RepoId, sha: &Sha) -> StoreResult<Vec<AutoDeploy>>;
     /// Re-checks a waiting auto-deploy's contexts in one transaction: all green → creates

@@ -487,4 +487,42 @@ async fn auto_deploys_wait_for_ci(db: Arc<TestDb>) {
         "{}",
         failed.detail
     );
+
+    // `wait_for_ci` without a list: nothing reported yet is not green yet.
+    let all = db
+        .store
+        .add_auto_deploy(new_auto(3, "staging", None))
+        .await
+        .expect("add");
+    let to3 = |auto: &AutoDeploy| NewDeployment {
+        required_contexts: required(auto),
+        ..deploy(&a, 3, "staging")
+    };
+    let w = db
+        .store
+        .advance_auto_deploy(all.id, to3(&all))
+        .await
+        .expect("advance");
+    assert_eq!(w.state, AutoDeployState::Waiting, "{}", w.detail);
+    db.store
+        .create_commit_status(NewCommitStatus {
+            repo_id: a.id,
+            sha: sha(3),
+            context: "build".into(),
+            state: CommitState::Success,
+            target_url: None,
+            description: None,
+            creator: bot(),
+        })
+        .await
+        .expect("status");
+    let done = db
+        .store
+        .advance_auto_deploy(all.id, to3(&all))
+        .await
+        .expect("advance");
+    assert_eq!(done.state, AutoDeployState::Created);
+    let listed = db.store.list_auto_deploys(a.id, 10).await.expect("list");
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0].id, all.id, "newest first");
 }

@@ -9,7 +9,7 @@ use crate::model::*;
 use crate::traits::{GithubStore, RepoStore, WebhookStore};
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
-use ferry_domain::deployment::check_required_contexts;
+use ferry_domain::deployment::{check_required_contexts, RequiredContexts};
 use ferry_domain::{
     CommitState, DeploymentId, EnvName, RepoId, RepoSlug, Sha, StatusId, Timestamp,
 };
@@ -663,10 +663,12 @@ struct AutoDeployRow {
     state: String,
     deployment_id: Option<i64>,
     detail: String,
+    created_at: i64,
+    updated_at: i64,
 }
 
 const AUTO_COLS: &str = "id, repo_id, environment, sha, ref, trigger, required_contexts, \
-    production, state, deployment_id, detail";
+    production, state, deployment_id, detail, created_at, updated_at";
 
 impl AutoDeployRow {
     fn into_auto(self) -> StoreResult<AutoDeploy> {
@@ -694,6 +696,8 @@ impl AutoDeployRow {
             },
             deployment_id: self.deployment_id.map(DeploymentId),
             detail: self.detail,
+            created_at_ms: self.created_at,
+            updated_at_ms: self.updated_at,
         })
     }
 }
@@ -857,6 +861,17 @@ impl GithubStore for SqlStore {
         .await
     }
 
+    async fn list_auto_deploys(&self, repo: RepoId, limit: u32) -> StoreResult<Vec<AutoDeploy>> {
+        let rows: Vec<AutoDeployRow> = sqlx::query_as(&format!(
+            "SELECT {AUTO_COLS} FROM auto_deploys WHERE repo_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(repo.get())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(AutoDeployRow::into_auto).collect()
+    }
+
     async fn waiting_auto_deploys(&self, repo: RepoId, sha: &Sha) -> StoreResult<Vec<AutoDeploy>> {
         let rows: Vec<AutoDeployRow> = sqlx::query_as(&format!(
             "SELECT {AUTO_COLS} FROM auto_deploys WHERE repo_id = $1 AND sha = $2 \
@@ -893,6 +908,15 @@ impl GithubStore for SqlStore {
                     let latest = super::latest_contexts(&mut *c, auto.repo_id, &auto.sha).await?;
                     let latest: Vec<(String, CommitState)> =
                         latest.into_iter().map(|c| (c.context, c.state)).collect();
+                    // `wait_for_ci` without a list: CI must have reported something first
+                    // (GitHub's rule alone would pass a commit nothing has reported on yet).
+                    if latest.is_empty()
+                        && matches!(deployment.required_contexts, RequiredContexts::AllReported)
+                    {
+                        let detail = "waiting for CI: no status or check reported yet";
+                        settle_auto(c, id, AutoDeployState::Waiting, None, detail).await?;
+                        return Ok((load_auto(c, id).await?, false));
+                    }
                     if let Err(checked) =
                         check_required_contexts(&deployment.required_contexts, &latest)
                     {

@@ -28,7 +28,7 @@ use utoipa::OpenApi;
         incidents::list, incidents::create, incidents::resolve,
         pulls::create, dora::report, dora::series,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
-        webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::github_deliveries,
+        webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::github_deliveries, webhooks::auto_deploys,
     ),
     components(schemas(
         api::ErrorBody, api::ErrorDetail, api::CreateToken, api::TokenInfo, api::CreatedToken,
@@ -39,6 +39,7 @@ use utoipa::OpenApi;
         api::CreateIncident, api::ResolveIncident, api::CreatePull, api::PullCommit, api::PullInfo,
         api::GithubSettings, api::PatchRepo, api::GithubInfo, api::CreateWebhook, api::PatchWebhook,
         api::WebhookInfo, api::DeliveryInfo, api::AttemptInfo, api::GithubDeliveryInfo,
+        api::AutoDeployInfo,
     )),
     modifiers(&TokenAuth),
     security(("token" = []))

@@ -10,8 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ferry_api_types::native::{
-    AttemptInfo, CreateWebhook, DeliveryInfo, ErrorBody, GithubDeliveryInfo, PatchWebhook,
-    WebhookInfo,
+    AttemptInfo, AutoDeployInfo, CreateWebhook, DeliveryInfo, ErrorBody, GithubDeliveryInfo,
+    PatchWebhook, WebhookInfo,
 };
 use ferry_domain::{RepoId, RepoSlug, Scope, Timestamp};
 use ferry_store::model::{
@@ -305,6 +305,44 @@ pub async fn github_deliveries(
                 outcome: d.outcome,
                 detail: d.detail,
                 received_at: iso_ms(d.received_at_ms),
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/repos/{owner}/{repo}/auto-deploys", tag = "webhooks",
+    params(("owner" = String, Path), ("repo" = String, Path)),
+    responses((status = 200, body = [AutoDeployInfo]), (status = 404, body = ErrorBody)))]
+pub async fn auto_deploys(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult<Json<Vec<AutoDeployInfo>>> {
+    caller.require(Scope::Read)?;
+    let Ok(Path((owner, name))) = path else {
+        return Err(ApiError::not_found("repository"));
+    };
+    let slug = RepoSlug::new(&owner, &name).map_err(|_| ApiError::not_found("repository"))?;
+    let repo = state
+        .store
+        .repo_by_slug(&slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("repository"))?;
+    let list = state.store.list_auto_deploys(repo.id, LIST_LIMIT).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|a| AutoDeployInfo {
+                id: a.id,
+                environment: a.environment.to_string(),
+                sha: a.sha.to_string(),
+                git_ref: a.git_ref,
+                trigger: a.trigger.as_str().to_owned(),
+                state: a.state.as_str().to_owned(),
+                required_contexts: a.required_contexts,
+                deployment_id: a.deployment_id.map(|d| d.get()),
+                detail: a.detail,
+                created_at: iso_ms(a.created_at_ms),
+                updated_at: iso_ms(a.updated_at_ms),
             })
             .collect(),
     ))
