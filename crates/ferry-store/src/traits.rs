@@ -235,7 +235,8 @@ pub trait WebhookStore: Send + Sync {
 /// Inbound GitHub deliveries and the auto-deploys they decide.
 #[async_trait]
 pub trait GithubStore: Send + Sync {
-    /// Records a delivery by its guid; `false` when that guid was recorded before.
+    /// Records a delivery by its guid; `false` when that guid was recorded before — unless
+    /// that record was abandoned unfinished (its process died): then it is taken over.
     async fn record_github_delivery(&self, d: GithubDelivery) -> StoreResult<bool>;
     async fn finish_github_delivery(
         &self,

@@ -357,6 +357,21 @@ async fn github_deliveries_are_idempotent(db: Arc<TestDb>) {
         .record_github_delivery(rec("g2"))
         .await
         .expect("record"));
+    // Recorded long ago and never finished (a process died): a redelivery takes it over, once.
+    let mut old = rec("g3");
+    old.received_at_ms -= 120_000;
+    assert!(db.store.record_github_delivery(old).await.expect("record"));
+    assert!(db
+        .store
+        .record_github_delivery(rec("g3"))
+        .await
+        .expect("record"));
+    assert!(!db
+        .store
+        .record_github_delivery(rec("g3"))
+        .await
+        .expect("record"));
+    db.store.forget_github_delivery("g3").await.expect("forget");
     let list = db.store.list_github_deliveries(10).await.expect("list");
     assert_eq!(list.len(), 2);
     let g1 = list.iter().find(|d| d.guid == "g1").expect("g1");

@@ -638,6 +638,10 @@ async fn remember_github_id(
     Ok(())
 }
 
+/// A delivery still `received` this long after it arrived was abandoned by a process that
+/// died handling it (handling takes milliseconds; GitHub waits 10 s for an answer).
+const ABANDONED_AFTER_MS: i64 = 60_000;
+
 #[derive(sqlx::FromRow)]
 struct GithubDeliveryRow {
     guid: String,
@@ -761,7 +765,21 @@ impl GithubStore for SqlStore {
                 .bind(d.received_at_ms)
                 .execute(&mut *c)
                 .await?;
-                Ok(done.rows_affected() == 1)
+                if done.rows_affected() == 1 {
+                    return Ok(true);
+                }
+                // Recorded but never finished: the process died while handling it. The
+                // redelivery takes it over instead of being answered "duplicate".
+                let taken = sqlx::query(
+                    "UPDATE github_deliveries SET received_at = $1 \
+                     WHERE guid = $2 AND outcome = 'received' AND received_at < $3",
+                )
+                .bind(d.received_at_ms)
+                .bind(&d.guid)
+                .bind(d.received_at_ms - ABANDONED_AFTER_MS)
+                .execute(&mut *c)
+                .await?;
+                Ok(taken.rows_affected() == 1)
             })
         })
         .await
