@@ -20,8 +20,8 @@ use ferry_domain::autodeploy::{self, CiGate, DeployConfig, Trigger};
 use ferry_domain::deployment::RequiredContexts;
 use ferry_domain::{CommitState, DeploymentSource, EnvName, Sha, StatusState};
 use ferry_store::model::{
-    Actor, AutoDeploy, AutoDeployState, AutoTrigger, NewAutoDeploy, NewCommitStatus, NewDeployment,
-    NewStatus, Repo,
+    Actor, AutoDeploy, AutoDeployState, AutoTrigger, GithubDelivery, NewAutoDeploy,
+    NewCommitStatus, NewDeployment, NewStatus, Repo,
 };
 use ferry_store::StoreError;
 use serde_json::Value;
@@ -67,6 +67,7 @@ pub async fn handle(
     event: &str,
     repo: Option<&Repo>,
     body: &Value,
+    claim: &mut Claim,
 ) -> InboundResult<Handled> {
     if event == "ping" {
         let zen = str_at(body, &["zen"]).unwrap_or("pong");
@@ -79,15 +80,15 @@ pub async fn handle(
         ));
     };
     match event {
-        "pull_request" => pull_request(state, repo, body).await,
-        "push" => push(state, repo, body).await,
-        "status" => status(state, repo, body).await,
-        "check_run" => check_run(state, repo, body).await,
+        "pull_request" => pull_request(state, repo, body, claim).await,
+        "push" => push(state, repo, body, claim).await,
+        "status" => status(state, repo, body, claim).await,
+        "check_run" => check_run(state, repo, body, claim).await,
         "check_suite" => match str_at(body, &["check_suite", "head_sha"]) {
-            Some(sha) => recheck(state, repo, sha).await,
+            Some(sha) => recheck(state, repo, sha, claim).await,
             None => Ok(missing("check_suite.head_sha")),
         },
-        "deployment_status" => deployment_status(state, repo, body).await,
+        "deployment_status" => deployment_status(state, repo, body, claim).await,
         other => Ok((
             Outcome::Ignored,
             format!("event {other} is not used by ferry"),
@@ -95,11 +96,79 @@ pub async fn handle(
     }
 }
 
+/// The idempotency claim of one delivery (its `X-GitHub-Delivery`), taken lazily: right
+/// before the first write a delivery makes. A delivery that writes nothing (most are ignored)
+/// is then recorded once, with its outcome, by [`Claim::settle`] — one write instead of two.
+pub struct Claim {
+    record: GithubDelivery,
+    taken: bool,
+    /// The guid was recorded before: nothing may be done again.
+    pub duplicate: bool,
+}
+
+impl Claim {
+    pub fn new(record: GithubDelivery) -> Claim {
+        Claim {
+            record,
+            taken: false,
+            duplicate: false,
+        }
+    }
+
+    /// Records the delivery as received, once; `false` when it was recorded before.
+    pub async fn take(&mut self, state: &AppState) -> InboundResult<bool> {
+        if !self.taken && !self.duplicate {
+            let fresh = state
+                .store
+                .record_github_delivery(self.record.clone())
+                .await?;
+            self.taken = fresh;
+            self.duplicate = !fresh;
+        }
+        Ok(self.taken)
+    }
+
+    /// Records the outcome: an update of the claim taken, else the one insert (which finds a
+    /// duplicate as well). Returns `false` for a duplicate.
+    pub async fn settle(&mut self, state: &AppState, handled: &Handled) -> InboundResult<bool> {
+        if self.duplicate {
+            return Ok(false);
+        }
+        if self.taken {
+            state
+                .store
+                .finish_github_delivery(&self.record.guid, handled.0.as_str(), &handled.1)
+                .await?;
+            return Ok(true);
+        }
+        let mut record = self.record.clone();
+        record.outcome = handled.0.as_str().to_owned();
+        record.detail = handled.1.clone();
+        let fresh = state.store.record_github_delivery(record).await?;
+        self.duplicate = !fresh;
+        Ok(fresh)
+    }
+
+    /// Whether a claim was taken (a failure must then forget it).
+    pub fn taken(&self) -> bool {
+        self.taken
+    }
+}
+
+fn duplicate() -> Handled {
+    (Outcome::Ignored, "this delivery was received before".into())
+}
+
 fn missing(field: &str) -> Handled {
     (Outcome::Invalid, format!("the payload has no {field}"))
 }
 
-async fn pull_request(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+async fn pull_request(
+    state: &AppState,
+    repo: &Repo,
+    body: &Value,
+    claim: &mut Claim,
+) -> InboundResult<Handled> {
     let action = str_at(body, &["action"]).unwrap_or_default();
     let number = body.get("number").and_then(Value::as_i64).unwrap_or(0);
     let pr = body.get("pull_request").unwrap_or(&Value::Null);
@@ -118,7 +187,7 @@ async fn pull_request(state: &AppState, repo: &Repo, body: &Value) -> InboundRes
                 base: base.to_owned(),
                 number,
             };
-            deploy(state, repo, sha, base, AutoTrigger::Merge, trigger).await
+            deploy(state, repo, (sha, base), AutoTrigger::Merge, trigger, claim).await
         }
         "opened" | "synchronize" | "reopened" => {
             let (Some(sha), Some(head)) =
@@ -127,7 +196,15 @@ async fn pull_request(state: &AppState, repo: &Repo, body: &Value) -> InboundRes
                 return Ok(missing("pull_request.head.sha or head.ref"));
             };
             let trigger = Trigger::PullRequest { number };
-            deploy(state, repo, sha, head, AutoTrigger::PullRequest, trigger).await
+            deploy(
+                state,
+                repo,
+                (sha, head),
+                AutoTrigger::PullRequest,
+                trigger,
+                claim,
+            )
+            .await
         }
         other => Ok((
             Outcome::Ignored,
@@ -136,7 +213,12 @@ async fn pull_request(state: &AppState, repo: &Repo, body: &Value) -> InboundRes
     }
 }
 
-async fn push(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+async fn push(
+    state: &AppState,
+    repo: &Repo,
+    body: &Value,
+    claim: &mut Claim,
+) -> InboundResult<Handled> {
     let (Some(full_ref), Some(after)) = (str_at(body, &["ref"]), str_at(body, &["after"])) else {
         return Ok(missing("ref or after"));
     };
@@ -147,12 +229,20 @@ async fn push(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Hand
         let trigger = Trigger::Push {
             branch: branch.to_owned(),
         };
-        deploy(state, repo, after, branch, AutoTrigger::Push, trigger).await
+        deploy(
+            state,
+            repo,
+            (after, branch),
+            AutoTrigger::Push,
+            trigger,
+            claim,
+        )
+        .await
     } else if let Some(tag) = full_ref.strip_prefix("refs/tags/") {
         let trigger = Trigger::Tag {
             tag: tag.to_owned(),
         };
-        deploy(state, repo, after, tag, AutoTrigger::Tag, trigger).await
+        deploy(state, repo, (after, tag), AutoTrigger::Tag, trigger, claim).await
     } else {
         Ok((
             Outcome::Ignored,
@@ -161,7 +251,12 @@ async fn push(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Hand
     }
 }
 
-async fn deployment_status(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+async fn deployment_status(
+    state: &AppState,
+    repo: &Repo,
+    body: &Value,
+    claim: &mut Claim,
+) -> InboundResult<Handled> {
     if repo.github_mirror.is_none() {
         return Ok((
             Outcome::Ignored,
@@ -228,6 +323,9 @@ async fn deployment_status(state: &AppState, repo: &Repo, body: &Value) -> Inbou
         auto_inactive: true,
         creator,
     };
+    if !claim.take(state).await? {
+        return Ok(duplicate());
+    }
     match state
         .store
         .create_status_from_github(repo.id, github_status, new)
@@ -250,7 +348,12 @@ async fn deployment_status(state: &AppState, repo: &Repo, body: &Value) -> Inbou
     }
 }
 
-async fn status(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+async fn status(
+    state: &AppState,
+    repo: &Repo,
+    body: &Value,
+    claim: &mut Claim,
+) -> InboundResult<Handled> {
     let (Some(sha), Some(context), Some(st)) = (
         str_at(body, &["sha"]),
         str_at(body, &["context"]),
@@ -261,8 +364,8 @@ async fn status(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Ha
     let Ok(state_) = st.parse::<CommitState>() else {
         return Ok((Outcome::Failed, format!("unknown status state {st:?}")));
     };
-    record_context(state, repo, sha, context, state_, body, "target_url").await?;
-    recheck(state, repo, sha).await
+    record_context(claim, state, repo, sha, context, state_, body, "target_url").await?;
+    recheck(state, repo, sha, claim).await
 }
 
 /// Decision D14: a completed check run counts with its conclusion, anything else as pending.
@@ -280,17 +383,24 @@ fn check_state(status: Option<&str>, conclusion: Option<&str>) -> CommitState {
     }
 }
 
-async fn check_run(state: &AppState, repo: &Repo, body: &Value) -> InboundResult<Handled> {
+async fn check_run(
+    state: &AppState,
+    repo: &Repo,
+    body: &Value,
+    claim: &mut Claim,
+) -> InboundResult<Handled> {
     let run = body.get("check_run").unwrap_or(&Value::Null);
     let (Some(sha), Some(name)) = (str_at(run, &["head_sha"]), str_at(run, &["name"])) else {
         return Ok(missing("check_run.head_sha or name"));
     };
     let st = check_state(str_at(run, &["status"]), str_at(run, &["conclusion"]));
-    record_context(state, repo, sha, name, st, run, "html_url").await?;
-    recheck(state, repo, sha).await
+    record_context(claim, state, repo, sha, name, st, run, "html_url").await?;
+    recheck(state, repo, sha, claim).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn record_context(
+    claim: &mut Claim,
     state: &AppState,
     repo: &Repo,
     sha: &str,
@@ -302,6 +412,9 @@ async fn record_context(
     let Ok(sha) = Sha::parse(sha) else {
         return Ok(());
     };
+    if !claim.take(state).await? {
+        return Ok(());
+    }
     let new = NewCommitStatus {
         repo_id: repo.id,
         sha,
@@ -318,11 +431,22 @@ async fn record_context(
 }
 
 /// Re-checks the commit's waiting auto-deploys after a CI result.
-async fn recheck(state: &AppState, repo: &Repo, sha: &str) -> InboundResult<Handled> {
+async fn recheck(
+    state: &AppState,
+    repo: &Repo,
+    sha: &str,
+    claim: &mut Claim,
+) -> InboundResult<Handled> {
     let Ok(sha) = Sha::parse(sha) else {
         return Ok((Outcome::Ignored, format!("{sha:?} is not a commit sha")));
     };
+    if claim.duplicate {
+        return Ok(duplicate());
+    }
     let waiting = state.store.waiting_auto_deploys(repo.id, &sha).await?;
+    if !waiting.is_empty() && !claim.take(state).await? {
+        return Ok(duplicate());
+    }
     if waiting.is_empty() {
         return Ok((
             Outcome::Processed,
@@ -410,10 +534,10 @@ async fn read_config(
 async fn deploy(
     state: &AppState,
     repo: &Repo,
-    sha: &str,
-    git_ref: &str,
+    (sha, git_ref): (&str, &str),
     kind: AutoTrigger,
     trigger: Trigger,
+    claim: &mut Claim,
 ) -> InboundResult<Handled> {
     let Ok(sha) = Sha::parse(sha) else {
         return Ok((Outcome::Failed, format!("{sha:?} is not a commit sha")));
@@ -434,6 +558,9 @@ async fn deploy(
     };
     if targets.is_empty() {
         return Ok((Outcome::Ignored, "no auto-deploy rule matches".into()));
+    }
+    if !claim.take(state).await? {
+        return Ok(duplicate());
     }
     let mut results = Vec::new();
     for t in targets {

@@ -13,8 +13,10 @@
 use super::github;
 use super::payloads;
 use super::signature::sign;
+use crate::cache::Recent;
 use crate::urls::Urls;
-use ferry_store::model::{AttemptOutcome, ClaimedDelivery, DeliveryTarget, HookEvent};
+use ferry_domain::RepoId;
+use ferry_store::model::{AttemptOutcome, ClaimedDelivery, DeliveryTarget, HookEvent, Repo};
 use ferry_store::Store;
 use serde_json::Value;
 use std::sync::Arc;
@@ -41,14 +43,19 @@ impl Default for OutboxSettings {
     }
 }
 
-/// Most deliveries claimed (and sent concurrently) at once.
+/// Most deliveries claimed by one query.
 const BATCH: u32 = 256;
+
+/// Most deliveries being sent at once.
+const MAX_IN_FLIGHT: usize = 512;
 
 pub struct Outbox {
     store: Arc<dyn Store>,
     urls: Arc<Urls>,
     client: reqwest::Client,
     settings: OutboxSettings,
+    /// Repositories by id for one second: every payload embeds one.
+    repos: Recent<RepoId, Repo>,
 }
 
 fn now_ms() -> i64 {
@@ -81,6 +88,7 @@ impl Outbox {
             urls,
             client,
             settings,
+            repos: Recent::default(),
         })
     }
 
@@ -89,47 +97,71 @@ impl Outbox {
         tokio::spawn(async move { me.run().await });
     }
 
+    /// The delivery loop: a pipeline, not rounds. Sends run as tasks; each one's result is
+    /// recorded as soon as it (and any others done by then) finishes, and free slots are
+    /// refilled at once — so a receiver that hangs holds one slot until its timeout, never
+    /// the deliveries of other subscriptions.
     async fn run(self: Arc<Self>) {
         let signal = self.store.outbox_signal();
         // A lease outlives any attempt: the HTTP timeout plus slack for the database.
         let lease = millis(self.settings.timeout) + 30_000;
+        let mut sends: JoinSet<AttemptOutcome> = JoinSet::new();
+        let mut want_claim = true;
         loop {
-            let claimed = match self.store.claim_deliveries(now_ms(), BATCH, lease).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error.cause = %e, "outbox: claim failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            if claimed.is_empty() {
-                let due = self.store.next_delivery_due().await.ok().flatten();
-                let wait = due.map_or(1000, |t| (t - now_ms()).clamp(0, 1000));
-                if wait > 0 {
-                    let sleep = tokio::time::sleep(Duration::from_millis(wait as u64));
-                    tokio::select! {
-                        _ = signal.notified() => {}
-                        _ = sleep => {}
+            let room = MAX_IN_FLIGHT.saturating_sub(sends.len());
+            if want_claim && room > 0 {
+                let ask = room.min(BATCH as usize);
+                let ask32 = u32::try_from(ask).unwrap_or(BATCH);
+                match self.store.claim_deliveries(now_ms(), ask32, lease).await {
+                    Ok(claimed) => {
+                        // A short batch: nothing more is due now.
+                        want_claim = claimed.len() == ask;
+                        for d in claimed {
+                            let me = Arc::clone(&self);
+                            sends.spawn(async move { me.attempt(d).await });
+                        }
+                        if want_claim && sends.len() < MAX_IN_FLIGHT {
+                            continue;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error.cause = %e, "outbox: claim failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
                     }
                 }
-                continue;
             }
-            let mut sends = JoinSet::new();
-            for d in claimed {
-                let me = Arc::clone(&self);
-                sends.spawn(async move { me.attempt(d).await });
-            }
-            let mut outcomes = Vec::with_capacity(sends.len());
-            while let Some(done) = sends.join_next().await {
-                match done {
-                    Ok(o) => outcomes.push(o),
-                    // A panicked send: its lease ends and the delivery is tried again.
-                    Err(e) => tracing::error!(error.cause = %e, "outbox: send task failed"),
+            let wait = if want_claim {
+                // Full: wait for a slot (a send finishing wakes the loop first).
+                1000
+            } else {
+                let due = self.store.next_delivery_due().await.ok().flatten();
+                due.map_or(1000, |t| (t - now_ms()).clamp(0, 1000))
+            };
+            let sleep = tokio::time::sleep(Duration::from_millis(wait as u64));
+            tokio::select! {
+                Some(done) = sends.join_next(), if !sends.is_empty() => {
+                    let mut outcomes = Vec::new();
+                    let mut record = |done: Result<AttemptOutcome, tokio::task::JoinError>| {
+                        match done {
+                            Ok(o) => outcomes.push(o),
+                            // A panicked send: its lease ends and it is tried again.
+                            Err(e) => tracing::error!(error.cause = %e, "outbox: send task failed"),
+                        }
+                    };
+                    record(done);
+                    while let Some(more) = sends.try_join_next() {
+                        record(more);
+                    }
+                    if let Err(e) = self.store.finish_deliveries(outcomes).await {
+                        // Leases end and the deliveries are sent again: at-least-once.
+                        tracing::warn!(error.cause = %e, "outbox: recording attempts failed");
+                    }
+                    // A finished event may unblock the next of its deployment.
+                    want_claim = true;
                 }
-            }
-            if let Err(e) = self.store.finish_deliveries(outcomes).await {
-                // Leases end and the deliveries are sent again: at-least-once.
-                tracing::warn!(error.cause = %e, "outbox: recording attempts failed");
+                _ = signal.notified() => want_claim = true,
+                _ = sleep => want_claim = true,
             }
         }
     }
@@ -240,9 +272,15 @@ impl Outbox {
     /// The body, or `None` when what it announces no longer exists.
     async fn render(&self, d: &ClaimedDelivery) -> anyhow::Result<Option<Vec<u8>>> {
         let repo = match d.repo_id {
-            Some(r) => match self.store.repo_by_id(r).await? {
+            Some(r) => match self.repos.get(&r) {
                 Some(repo) => Some(repo),
-                None => return Ok(None),
+                None => match self.store.repo_by_id(r).await? {
+                    Some(repo) => {
+                        self.repos.put(r, repo.clone());
+                        Some(repo)
+                    }
+                    None => return Ok(None),
+                },
             },
             None => None,
         };

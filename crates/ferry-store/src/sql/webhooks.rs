@@ -530,28 +530,76 @@ impl WebhookStore for SqlStore {
         }
         self.write(move |c| {
             Box::pin(async move {
-                let mut retry_soon = false;
-                for o in &outcomes {
-                    sqlx::query(
+                // The log first, many rows per statement.
+                for chunk in outcomes.chunks(FINISH_CHUNK) {
+                    let mut sql = String::from(
                         "INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_ms, \
-                             error) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(o.delivery_id)
-                    .bind(o.at_ms)
-                    .bind(o.status_code)
-                    .bind(o.duration_ms)
-                    .bind(o.error.as_deref())
-                    .execute(&mut *c)
-                    .await?;
+                             error) VALUES ",
+                    );
+                    for i in 0..chunk.len() {
+                        let n = i * 5;
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!(
+                            "(${}, ${}, ${}, ${}, ${})",
+                            n + 1,
+                            n + 2,
+                            n + 3,
+                            n + 4,
+                            n + 5
+                        ));
+                    }
+                    let mut q = sqlx::query(&sql);
+                    for o in chunk {
+                        q = q
+                            .bind(o.delivery_id)
+                            .bind(o.at_ms)
+                            .bind(o.status_code)
+                            .bind(o.duration_ms)
+                            .bind(o.error.as_deref());
+                    }
+                    q.execute(&mut *c).await?;
+                }
+                // Plain deliveries (the bulk) in one statement per status code.
+                let mut plain: std::collections::BTreeMap<Option<i64>, Vec<&AttemptOutcome>> =
+                    Default::default();
+                for o in &outcomes {
+                    if o.retry_at_ms.is_none() && !o.dead && o.github_id.is_none() {
+                        plain.entry(o.status_code).or_default().push(o);
+                    }
+                }
+                for (code, group) in plain {
+                    for chunk in group.chunks(FINISH_CHUNK) {
+                        let at = chunk.iter().map(|o| o.at_ms).max().unwrap_or_default();
+                        let ids: Vec<String> =
+                            (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+                        // A redelivery asked for while the attempt ran wins over "delivered".
+                        let sql = format!(
+                            "UPDATE webhook_deliveries SET \
+                                 state = CASE WHEN round_attempts = 0 THEN 'pending' \
+                                     ELSE 'delivered' END, \
+                                 delivered_at = CASE WHEN round_attempts = 0 THEN delivered_at \
+                                     ELSE $2 END, \
+                                 lease_until = NULL, last_status_code = $1 \
+                             WHERE id IN ({})",
+                            ids.join(", ")
+                        );
+                        let mut q = sqlx::query(&sql).bind(code).bind(at);
+                        for o in chunk {
+                            q = q.bind(o.delivery_id);
+                        }
+                        q.execute(&mut *c).await?;
+                    }
+                }
+                // Retries, dead letters and mirror deliveries one by one.
+                for o in &outcomes {
                     let (state, next) = match (o.retry_at_ms, o.dead) {
                         (_, true) => ("dead", o.at_ms),
+                        (None, false) if o.github_id.is_none() => continue,
                         (None, false) => ("delivered", o.at_ms),
-                        (Some(t), false) => {
-                            retry_soon = true;
-                            ("pending", t)
-                        }
+                        (Some(t), false) => ("pending", t),
                     };
-                    // A redelivery asked for while this attempt ran wins over "delivered".
                     sqlx::query(
                         "UPDATE webhook_deliveries SET \
                              state = CASE WHEN round_attempts = 0 THEN 'pending' ELSE $1 END, \
@@ -572,11 +620,9 @@ impl WebhookStore for SqlStore {
                         remember_github_id(c, o.delivery_id, github_id).await?;
                     }
                 }
-                // Later events of a deployment wait for this one: others may now claim them.
-                if outcomes.iter().any(|o| o.retry_at_ms.is_none()) || retry_soon {
-                    wake_others(c).await?;
-                }
-                Ok(())
+                // Later events of a deployment wait for these: other instances may now claim
+                // them.
+                wake_others(c).await
             })
         })
         .await
@@ -637,6 +683,10 @@ async fn remember_github_id(
     }
     Ok(())
 }
+
+/// Rows per multi-row statement when recording attempts (5 parameters each: well under
+/// both engines' parameter limits).
+const FINISH_CHUNK: usize = 200;
 
 /// A delivery still `received` this long after it arrived was abandoned by a process that
 /// died handling it (handling takes milliseconds; GitHub waits 10 s for an answer).

@@ -7,7 +7,7 @@
 //! `duplicate` and changes nothing) and handled (`events::inbound`). A rejected request
 //! leaves nothing but the `ferry_github_webhook_rejected_total` counter.
 
-use crate::events::inbound::{self, Outcome};
+use crate::events::inbound::{self, Claim, Outcome};
 use crate::events::signature::verify;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -168,51 +168,50 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         detail: String::new(),
         received_at_ms: ferry_domain::Timestamp::now_millis(),
     };
-    match state.store.record_github_delivery(record).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return answer(
-                StatusCode::OK,
-                json!({"delivery": guid, "event": event, "outcome": "duplicate",
-                       "detail": "this delivery was received before"}),
-            )
-        }
-        Err(e) => {
-            tracing::warn!(error.cause = %e, "github webhook: recording the delivery failed");
-            return answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"message": "database unavailable"}),
-            );
-        }
-    }
-    match inbound::handle(&state, &event, repo.as_ref(), &payload).await {
-        Ok((outcome, detail)) => {
-            if let Err(e) = state
-                .store
-                .finish_github_delivery(&guid, outcome.as_str(), &detail)
-                .await
-            {
-                tracing::warn!(error.cause = %e, "github webhook: recording the outcome failed");
-            }
-            let status = match outcome {
-                _ if event == "ping" => StatusCode::OK,
-                Outcome::Invalid => StatusCode::BAD_REQUEST,
-                _ => StatusCode::ACCEPTED,
-            };
-            answer(
-                status,
-                json!({"delivery": guid, "event": event, "outcome": outcome.as_str(),
-                       "detail": detail}),
-            )
-        }
+    let duplicate = || {
+        answer(
+            StatusCode::OK,
+            json!({"delivery": guid, "event": event, "outcome": "duplicate",
+                   "detail": "this delivery was received before"}),
+        )
+    };
+    let unavailable = || {
+        answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"message": "database unavailable; redeliver later"}),
+        )
+    };
+    let mut claim = Claim::new(record);
+    let handled = match inbound::handle(&state, &event, repo.as_ref(), &payload, &mut claim).await {
+        Ok(h) => h,
         Err(e) => {
             // Forget it so that GitHub's redelivery is processed.
             tracing::warn!(error.cause = %e, "github webhook: processing failed");
-            let _ = state.store.forget_github_delivery(&guid).await;
-            answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"message": "database unavailable; redeliver later"}),
-            )
+            if claim.taken() {
+                let _ = state.store.forget_github_delivery(&guid).await;
+            }
+            return unavailable();
+        }
+    };
+    if claim.duplicate {
+        return duplicate();
+    }
+    match claim.settle(&state, &handled).await {
+        Ok(true) => {}
+        Ok(false) => return duplicate(),
+        Err(e) => {
+            tracing::warn!(error.cause = %e, "github webhook: recording the delivery failed");
+            return unavailable();
         }
     }
+    let (outcome, detail) = handled;
+    let status = match outcome {
+        _ if event == "ping" => StatusCode::OK,
+        Outcome::Invalid => StatusCode::BAD_REQUEST,
+        _ => StatusCode::ACCEPTED,
+    };
+    answer(
+        status,
+        json!({"delivery": guid, "event": event, "outcome": outcome.as_str(), "detail": detail}),
+    )
 }
