@@ -76,6 +76,15 @@ pub struct GithubSettings {
     /// Token with `repo_deployment` scope for mirror mode; write-only.
     #[serde(default)]
     pub token: Option<String>,
+    /// Mirror mode as a GitHub App instead of a token: the app's id, …
+    #[serde(default)]
+    pub app_id: Option<i64>,
+    /// … the installation on the repository's account, …
+    #[serde(default)]
+    pub installation_id: Option<i64>,
+    /// … and the app's private key (PEM); write-only.
+    #[serde(default)]
+    pub private_key: Option<String>,
 }
 
 /// `PATCH /api/v1/repos/{owner}/{repo}`: absent fields stay as they are.
@@ -96,6 +105,11 @@ pub struct GithubInfo {
     pub mirror: bool,
     /// The GitHub API mirror mode writes to, when on.
     pub api_url: Option<String>,
+    /// How mirror mode authenticates: `token` or `app`.
+    pub auth: Option<String>,
+    /// The GitHub App and installation, for `app`.
+    pub app_id: Option<i64>,
+    pub installation_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

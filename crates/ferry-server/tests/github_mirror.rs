@@ -85,10 +85,62 @@ async fn create(
     (StatusCode::CREATED, Json(json!({"id": 1000 + f.next_id})))
 }
 
+const APP_KEY: &str = include_str!("fixtures/github-app-test-key.pem");
+const APP_PUBLIC_KEY: &str = include_str!("fixtures/github-app-test-key.pub.pem");
+const INSTALLATION_TOKEN: &str = "ghs_fakeInstallationToken";
+
+/// `POST /app/installations/{id}/access_tokens`: checks the app JWT like GitHub (RS256, the
+/// app id as issuer, at most 10 minutes) and hands out an installation token.
+async fn access_token(
+    State(fake): State<Fake>,
+    Path(installation): Path<i64>,
+    headers: HeaderMap,
+) -> (StatusCode, Json<Value>) {
+    let jwt = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let key =
+        jsonwebtoken::DecodingKey::from_rsa_pem(APP_PUBLIC_KEY.as_bytes()).expect("public key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&["4242"]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss"]);
+    let claims = jsonwebtoken::decode::<Value>(jwt, &key, &validation);
+    let mut f = lock(&fake);
+    f.requests.push((
+        format!("/app/installations/{installation}/access_tokens"),
+        Value::Null,
+        String::new(),
+        String::new(),
+    ));
+    match claims {
+        Ok(c) if installation == 77 => {
+            let (iat, exp) = (
+                c.claims["iat"].as_i64().unwrap_or(0),
+                c.claims["exp"].as_i64().unwrap_or(0),
+            );
+            assert!(exp - iat <= 600, "GitHub refuses JWTs over 10 minutes");
+            (
+                StatusCode::CREATED,
+                Json(json!({"token": INSTALLATION_TOKEN, "expires_at": "2099-01-01T00:00:00Z"})),
+            )
+        }
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "A JSON web token could not be decoded"})),
+        ),
+    }
+}
+
 async fn start_fake() -> (Fake, String) {
     let fake: Fake = Arc::default();
     let app = Router::new()
         .route("/api/v3/repos/{*rest}", post(create))
+        .route(
+            "/api/v3/app/installations/{id}/access_tokens",
+            post(access_token),
+        )
         .with_state(Arc::clone(&fake));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -265,4 +317,50 @@ async fn mirror_mode(srv: &Server) {
     .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(lock(&fake).requests.len(), 5);
+
+    // The same as a GitHub App: a JWT buys an installation token, used for the REST calls.
+    srv.post(
+        "/api/v1/repos",
+        &json!({"full_name": "acme/bad-key",
+                "github": {"mirror": true, "api_url": api, "app_id": 4242,
+                           "installation_id": 77, "private_key": "not a key"}}),
+    )
+    .await
+    .expect(422);
+    let app_repo = srv
+        .post(
+            "/api/v1/repos",
+            &json!({"full_name": "acme/app", "git_url": git.path(), "default_branch": "main",
+                    "github": {"mirror": true, "api_url": api, "app_id": 4242,
+                               "installation_id": 77, "private_key": APP_KEY}}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(app_repo["github"]["auth"], "app");
+    assert_eq!(app_repo["github"]["app_id"], 4242);
+    assert!(
+        !app_repo.to_string().contains("PRIVATE KEY"),
+        "the key is write-only"
+    );
+    let before = lock(&fake).requests.len();
+    let d = srv
+        .deploy(
+            "acme/app",
+            json!({"ref": "main", "environment": "staging", "required_contexts": []}),
+        )
+        .await;
+    srv.status("acme/app", &d, json!({"state": "success"}))
+        .await;
+    let got = requests(&fake, before + 3).await;
+    let got = &got[before..];
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0].0, "/app/installations/77/access_tokens");
+    assert_eq!(got[1].0, "/repos/acme/app/deployments");
+    assert_eq!(got[1].2, format!("Bearer {INSTALLATION_TOKEN}"));
+    assert!(got[2].0.ends_with("/statuses"));
+    assert_eq!(
+        got[2].2,
+        format!("Bearer {INSTALLATION_TOKEN}"),
+        "the token is reused"
+    );
 }

@@ -83,8 +83,38 @@ pub struct RepoPatch {
 pub struct GithubMirror {
     /// REST API base, e.g. `https://api.github.com` or `https://ghe.example.com/api/v3`.
     pub api_url: String,
-    /// A token with `repo_deployment` (write-only on the API).
-    pub token: String,
+    pub auth: GithubAuth,
+}
+
+/// How ferry authenticates to GitHub (write-only on the API).
+#[derive(Clone, PartialEq, Eq)]
+pub enum GithubAuth {
+    /// A token with `repo_deployment` scope.
+    Token(String),
+    /// A GitHub App installation: ferry signs a JWT with the app's key and exchanges it for
+    /// an installation token.
+    App {
+        app_id: i64,
+        installation_id: i64,
+        /// PEM (PKCS#1 as GitHub hands it out, or PKCS#8).
+        private_key: String,
+    },
+}
+
+impl std::fmt::Debug for GithubAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GithubAuth::Token(_) => f.write_str("Token(***)"),
+            GithubAuth::App {
+                app_id,
+                installation_id,
+                ..
+            } => write!(
+                f,
+                "App {{ app_id: {app_id}, installation_id: {installation_id} }}"
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -56,6 +56,8 @@ pub struct Outbox {
     settings: OutboxSettings,
     /// Repositories by id for one second: every payload embeds one.
     repos: Recent<RepoId, Repo>,
+    /// Mirror mode as a GitHub App: installation tokens.
+    github_tokens: github::InstallationTokens,
 }
 
 fn now_ms() -> i64 {
@@ -89,6 +91,7 @@ impl Outbox {
             client,
             settings,
             repos: Recent::default(),
+            github_tokens: github::InstallationTokens::default(),
         })
     }
 
@@ -171,7 +174,15 @@ impl Outbox {
         let at_ms = now_ms();
         let started = Instant::now();
         if let DeliveryTarget::Github { mirror, repo } = &d.target {
-            let sent = github::send(&self.store, &self.client, mirror, repo, &d).await;
+            let sent = github::send(
+                &self.store,
+                &self.client,
+                &self.github_tokens,
+                mirror,
+                repo,
+                &d,
+            )
+            .await;
             return self.settle(&d, at_ms, started, sent);
         }
         let (status_code, error) = match self.render(&d).await {

@@ -5,8 +5,8 @@ use ferry_api_types::native as api;
 use ferry_domain::ingest::{DeployResult, IntegrationKind};
 use ferry_domain::RepoSlug;
 use ferry_store::model::{
-    Deployment, DeploymentRef, IngestedDeployment, Integration, Issue, PullRequest, Repo, Service,
-    Suggestion, Token,
+    Deployment, DeploymentRef, GithubAuth, IngestedDeployment, Integration, Issue, PullRequest,
+    Repo, Service, Suggestion, Token,
 };
 
 pub fn token(t: &Token) -> api::TokenInfo {
@@ -31,6 +31,23 @@ pub fn repo(urls: &Urls, r: &Repo) -> api::RepoInfo {
             webhook_secret_set: r.github_webhook_secret.is_some(),
             mirror: r.github_mirror.is_some(),
             api_url: r.github_mirror.as_ref().map(|m| m.api_url.clone()),
+            auth: r.github_mirror.as_ref().map(|m| {
+                match m.auth {
+                    GithubAuth::Token(_) => "token",
+                    GithubAuth::App { .. } => "app",
+                }
+                .to_owned()
+            }),
+            app_id: r.github_mirror.as_ref().and_then(|m| match m.auth {
+                GithubAuth::App { app_id, .. } => Some(app_id),
+                GithubAuth::Token(_) => None,
+            }),
+            installation_id: r.github_mirror.as_ref().and_then(|m| match m.auth {
+                GithubAuth::App {
+                    installation_id, ..
+                } => Some(installation_id),
+                GithubAuth::Token(_) => None,
+            }),
         },
         created_at: r.created_at.to_github(),
         updated_at: r.updated_at.to_github(),

@@ -401,7 +401,8 @@ impl TokenStore for SqlStore {
 
 const REPO_COLS: &str =
     "id, owner, name, git_url, default_branch, github_webhook_secret, github_api_url, \
-     github_token, github_mirror, created_at, updated_at";
+     github_token, github_mirror, github_app_id, github_installation_id, github_private_key, \
+     created_at, updated_at";
 
 #[async_trait]
 impl RepoStore for SqlStore {
@@ -464,7 +465,8 @@ impl RepoStore for SqlStore {
                 let row: RepoRow = sqlx::query_as(&format!(
                     "UPDATE repos SET git_url = $1, default_branch = $2, \
                          github_webhook_secret = $3, updated_at = $4, github_api_url = $6, \
-                         github_token = $7, github_mirror = $8 WHERE id = $5 \
+                         github_token = $7, github_mirror = $8, github_app_id = $9, \
+                         github_installation_id = $10, github_private_key = $11 WHERE id = $5 \
                      RETURNING {REPO_COLS}"
                 ))
                 .bind(patch.git_url.or(old.git_url))
@@ -477,8 +479,25 @@ impl RepoStore for SqlStore {
                 .bind(Timestamp::now().unix())
                 .bind(old.id.get())
                 .bind(mirror.as_ref().map(|m| m.api_url.clone()))
-                .bind(mirror.as_ref().map(|m| m.token.clone()))
+                .bind(mirror.as_ref().and_then(|m| match &m.auth {
+                    GithubAuth::Token(t) => Some(t.clone()),
+                    GithubAuth::App { .. } => None,
+                }))
                 .bind(b(mirror.is_some()))
+                .bind(mirror.as_ref().and_then(|m| match &m.auth {
+                    GithubAuth::App { app_id, .. } => Some(*app_id),
+                    GithubAuth::Token(_) => None,
+                }))
+                .bind(mirror.as_ref().and_then(|m| match &m.auth {
+                    GithubAuth::App {
+                        installation_id, ..
+                    } => Some(*installation_id),
+                    GithubAuth::Token(_) => None,
+                }))
+                .bind(mirror.as_ref().and_then(|m| match &m.auth {
+                    GithubAuth::App { private_key, .. } => Some(private_key.clone()),
+                    GithubAuth::Token(_) => None,
+                }))
                 .fetch_one(&mut *c)
                 .await?;
                 row.into_repo()

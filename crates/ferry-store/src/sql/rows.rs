@@ -51,6 +51,9 @@ pub(super) struct RepoRow {
     github_api_url: Option<String>,
     github_token: Option<String>,
     github_mirror: i64,
+    github_app_id: Option<i64>,
+    github_installation_id: Option<i64>,
+    github_private_key: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -63,8 +66,26 @@ impl RepoRow {
             git_url: self.git_url,
             default_branch: self.default_branch,
             github_webhook_secret: self.github_webhook_secret,
-            github_mirror: match (self.github_mirror, self.github_api_url, self.github_token) {
-                (1, Some(api_url), Some(token)) => Some(GithubMirror { api_url, token }),
+            github_mirror: match (self.github_mirror, self.github_api_url) {
+                (1, Some(api_url)) => {
+                    let auth = match (
+                        self.github_token,
+                        self.github_app_id,
+                        self.github_installation_id,
+                        self.github_private_key,
+                    ) {
+                        (Some(token), ..) => Some(GithubAuth::Token(token)),
+                        (None, Some(app_id), Some(installation_id), Some(private_key)) => {
+                            Some(GithubAuth::App {
+                                app_id,
+                                installation_id,
+                                private_key,
+                            })
+                        }
+                        _ => None,
+                    };
+                    auth.map(|auth| GithubMirror { api_url, auth })
+                }
                 _ => None,
             },
             created_at: Timestamp::from_unix(self.created_at),

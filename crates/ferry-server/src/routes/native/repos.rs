@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use ferry_api_types::native::{CreateRepo, ErrorBody, GithubSettings, PatchRepo, RepoInfo};
 use ferry_domain::{RepoSlug, Scope};
-use ferry_store::model::{GithubMirror, NewRepo, RepoPatch};
+use ferry_store::model::{GithubAuth, GithubMirror, NewRepo, RepoPatch};
 use ferry_store::StoreError;
 
 #[utoipa::path(post, path = "/api/v1/repos", tag = "repos", request_body = CreateRepo,
@@ -96,7 +96,11 @@ fn github_mirror(
     let on = match g.mirror {
         Some(on) => on,
         // Only a new token or URL: applies to a mirror that is on, else nothing to do.
-        None if current.is_some() && (g.token.is_some() || g.api_url.is_some()) => true,
+        None if current.is_some()
+            && (g.token.is_some() || g.api_url.is_some() || g.private_key.is_some()) =>
+        {
+            true
+        }
         None => return Ok(None),
     };
     if !on {
@@ -116,18 +120,30 @@ fn github_mirror(
             "github.api_url must be an http:// or https:// URL",
         ));
     }
-    let token = g
-        .token
-        .clone()
-        .filter(|t| !t.is_empty())
-        .or_else(|| current.map(|m| m.token.clone()))
-        .ok_or_else(|| {
+    let auth = match (&g.token, g.app_id, g.installation_id, &g.private_key) {
+        (Some(t), ..) if !t.is_empty() => GithubAuth::Token(t.clone()),
+        (_, Some(app_id), Some(installation_id), Some(key)) => {
+            if !crate::events::github::valid_app_key(key) {
+                return Err(ApiError::unprocessable(
+                    "validation_failed",
+                    "github.private_key must be the GitHub App's RSA private key in PEM",
+                ));
+            }
+            GithubAuth::App {
+                app_id,
+                installation_id,
+                private_key: key.clone(),
+            }
+        }
+        _ => current.map(|m| m.auth.clone()).ok_or_else(|| {
             ApiError::unprocessable(
                 "validation_failed",
-                "github.mirror needs github.token (a token with repo_deployment scope)",
+                "github.mirror needs github.token (repo_deployment scope), or a GitHub App's \
+                 github.app_id, github.installation_id and github.private_key",
             )
-        })?;
-    Ok(Some(Some(GithubMirror { api_url, token })))
+        })?,
+    };
+    Ok(Some(Some(GithubMirror { api_url, auth })))
 }
 
 #[utoipa::path(patch, path = "/api/v1/repos/{owner}/{repo}", tag = "repos", request_body = PatchRepo,
