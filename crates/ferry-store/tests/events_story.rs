@@ -372,9 +372,44 @@ async fn github_deliveries_are_idempotent(db: Arc<TestDb>) {
         .await
         .expect("record"));
     db.store.forget_github_delivery("g3").await.expect("forget");
-    let list = db.store.list_github_deliveries(10).await.expect("list");
-    assert_eq!(list.len(), 2);
+    // Concurrent deliveries (batched into shared transactions on PostgreSQL): 20 copies of
+    // one guid → one fresh; 50 distinct guids → all fresh.
+    let mut tasks = Vec::new();
+    for i in 0..70 {
+        let db = Arc::clone(&db);
+        let guid = if i < 20 {
+            "g4".to_owned()
+        } else {
+            format!("d{i}")
+        };
+        tasks.push(tokio::spawn(async move {
+            let d = GithubDelivery {
+                guid,
+                event: "push".into(),
+                action: None,
+                repository: None,
+                outcome: "ignored".into(),
+                detail: String::new(),
+                received_at_ms: Timestamp::now_millis(),
+            };
+            db.store.record_github_delivery(d).await.expect("record")
+        }));
+    }
+    let mut fresh = Vec::new();
+    for t in tasks {
+        fresh.push(t.await.expect("task"));
+    }
+    assert_eq!(fresh[..20].iter().filter(|f| **f).count(), 1, "one g4");
+    assert!(fresh[20..].iter().all(|f| *f), "every distinct guid");
+    let list = db.store.list_github_deliveries(100).await.expect("list");
+    assert_eq!(list.len(), 53);
+    let list: Vec<_> = list
+        .into_iter()
+        .filter(|d| d.guid.starts_with('g'))
+        .collect();
+    assert_eq!(list.len(), 3);
     let g1 = list.iter().find(|d| d.guid == "g1").expect("g1");
+    assert!(list.iter().any(|d| d.guid == "g4"));
     assert_eq!(
         (g1.outcome.as_str(), g1.detail.as_str()),
         ("processed", "ok")

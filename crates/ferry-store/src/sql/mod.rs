@@ -50,6 +50,8 @@ pub struct SqlStore {
     /// PostgreSQL only: where `LISTEN ferry_outbox` connects, once asked for.
     listen_url: Option<String>,
     listening: std::sync::Once,
+    /// PostgreSQL only: batches inbound GitHub delivery records (`sql/webhooks.rs`).
+    recorder: std::sync::OnceLock<webhooks::Recorder>,
 }
 
 /// A unit of writing: runs on a connection inside a transaction the caller does not see.
@@ -80,6 +82,7 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
         outbox: Arc::new(Notify::new()),
         listen_url: (backend == Backend::Postgres).then(|| url.to_owned()),
         listening: std::sync::Once::new(),
+        recorder: std::sync::OnceLock::new(),
     })
 }
 

@@ -688,6 +688,136 @@ async fn remember_github_id(
 /// both engines' parameter limits).
 const FINISH_CHUNK: usize = 200;
 
+/// Records deliveries by guid, many per statement; for each, whether it is fresh: not
+/// recorded before, or recorded but abandoned unfinished (its process died while handling it:
+/// the redelivery takes it over instead of being answered "duplicate"). A guid repeated
+/// within the batch is fresh once.
+async fn record_batch(c: &mut AnyConnection, batch: &[GithubDelivery]) -> StoreResult<Vec<bool>> {
+    let mut first_of: std::collections::HashMap<&str, usize> = Default::default();
+    for (i, d) in batch.iter().enumerate() {
+        first_of.entry(d.guid.as_str()).or_insert(i);
+    }
+    let unique: Vec<&GithubDelivery> = batch
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| first_of.get(d.guid.as_str()) == Some(i))
+        .map(|(_, d)| d)
+        .collect();
+    let mut inserted: std::collections::HashSet<String> = Default::default();
+    for chunk in unique.chunks(FINISH_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO github_deliveries (guid, event, action, repository, outcome, detail, \
+                 received_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let n = i * 7;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let params: Vec<String> = (1..=7).map(|k| format!("${}", n + k)).collect();
+            sql.push_str(&format!("({})", params.join(", ")));
+        }
+        sql.push_str(" ON CONFLICT (guid) DO NOTHING RETURNING guid");
+        let mut q = sqlx::query_as::<_, (String,)>(&sql);
+        for d in chunk {
+            q = q
+                .bind(&d.guid)
+                .bind(&d.event)
+                .bind(d.action.as_deref())
+                .bind(d.repository.as_deref())
+                .bind(&d.outcome)
+                .bind(&d.detail)
+                .bind(d.received_at_ms);
+        }
+        for (guid,) in q.fetch_all(&mut *c).await? {
+            inserted.insert(guid);
+        }
+    }
+    let mut fresh: std::collections::HashSet<String> = inserted.clone();
+    for d in &unique {
+        if inserted.contains(&d.guid) {
+            continue;
+        }
+        let taken = sqlx::query(
+            "UPDATE github_deliveries SET received_at = $1 \
+             WHERE guid = $2 AND outcome = 'received' AND received_at < $3",
+        )
+        .bind(d.received_at_ms)
+        .bind(&d.guid)
+        .bind(d.received_at_ms - ABANDONED_AFTER_MS)
+        .execute(&mut *c)
+        .await?;
+        if taken.rows_affected() == 1 {
+            fresh.insert(d.guid.clone());
+        }
+    }
+    Ok(batch
+        .iter()
+        .enumerate()
+        .map(|(i, d)| first_of.get(d.guid.as_str()) == Some(&i) && fresh.contains(&d.guid))
+        .collect())
+}
+
+type RecordReply = tokio::sync::oneshot::Sender<Result<bool, String>>;
+
+/// PostgreSQL: records inbound deliveries of concurrent requests in one transaction — each
+/// committed transaction costs a WAL flush, and a flood of GitHub deliveries is mostly these
+/// one-row inserts. Alone, a record commits at once; under load, whatever queued meanwhile
+/// (up to 256) goes in the next transaction.
+pub(crate) struct Recorder {
+    tx: tokio::sync::mpsc::UnboundedSender<(GithubDelivery, RecordReply)>,
+}
+
+impl Recorder {
+    fn start(pool: sqlx::AnyPool) -> Recorder {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(GithubDelivery, RecordReply)>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 256 {
+                    match rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let records: Vec<GithubDelivery> = batch.iter().map(|(d, _)| d.clone()).collect();
+                let result: StoreResult<Vec<bool>> = async {
+                    let mut tx = pool.begin().await?;
+                    let fresh = record_batch(&mut tx, &records).await?;
+                    tx.commit().await?;
+                    Ok(fresh)
+                }
+                .await;
+                match result {
+                    Ok(fresh) => {
+                        for ((_, reply), f) in batch.into_iter().zip(fresh) {
+                            let _ = reply.send(Ok(f));
+                        }
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        for (_, reply) in batch {
+                            let _ = reply.send(Err(msg.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        Recorder { tx }
+    }
+
+    async fn record(&self, d: GithubDelivery) -> StoreResult<bool> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((d, reply))
+            .map_err(|_| StoreError::Unavailable("the delivery recorder stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the delivery recorder stopped".into()))?
+            .map_err(StoreError::Unavailable)
+    }
+}
+
 /// A delivery still `received` this long after it arrived was abandoned by a process that
 /// died handling it (handling takes milliseconds; GitHub waits 10 s for an answer).
 const ABANDONED_AFTER_MS: i64 = 60_000;
@@ -799,37 +929,18 @@ async fn settle_auto(
 #[async_trait]
 impl GithubStore for SqlStore {
     async fn record_github_delivery(&self, d: GithubDelivery) -> StoreResult<bool> {
+        if self.is_postgres() {
+            // Concurrent deliveries share one transaction (see `Recorder`).
+            let recorder = self
+                .recorder
+                .get_or_init(|| Recorder::start(self.pool.clone()));
+            return recorder.record(d).await;
+        }
+        // SQLite: the group-commit writer batches already.
         self.write(move |c| {
             Box::pin(async move {
-                let done = sqlx::query(
-                    "INSERT INTO github_deliveries (guid, event, action, repository, outcome, \
-                         detail, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (guid) DO NOTHING",
-                )
-                .bind(&d.guid)
-                .bind(&d.event)
-                .bind(d.action.as_deref())
-                .bind(d.repository.as_deref())
-                .bind(&d.outcome)
-                .bind(&d.detail)
-                .bind(d.received_at_ms)
-                .execute(&mut *c)
-                .await?;
-                if done.rows_affected() == 1 {
-                    return Ok(true);
-                }
-                // Recorded but never finished: the process died while handling it. The
-                // redelivery takes it over instead of being answered "duplicate".
-                let taken = sqlx::query(
-                    "UPDATE github_deliveries SET received_at = $1 \
-                     WHERE guid = $2 AND outcome = 'received' AND received_at < $3",
-                )
-                .bind(d.received_at_ms)
-                .bind(&d.guid)
-                .bind(d.received_at_ms - ABANDONED_AFTER_MS)
-                .execute(&mut *c)
-                .await?;
-                Ok(taken.rows_affected() == 1)
+                let fresh = record_batch(c, std::slice::from_ref(&d)).await?;
+                Ok(fresh.first().copied().unwrap_or(false))
             })
         })
         .await
