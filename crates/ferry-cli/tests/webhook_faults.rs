@@ -6,9 +6,10 @@
 //! - `receiver_down_across_sigkill` (SQLite): events enqueued while the receiver is down,
 //!   ferry killed with SIGKILL and restarted on the same database; the receiver then comes up
 //!   and accepts every event exactly once.
-//! - `killed_mid_send_resent_after_lease` (SQLite): ferry SIGKILLed while a delivery hangs at
-//!   the receiver; after a restart the others go out at once, the claimed one only when its
-//!   lease (HTTP timeout + 30 s) ends; each accepted exactly once.
+//! - `killed_mid_send_resent_after_lease` (SQLite): while the ping hangs at the receiver the
+//!   other events still go out at once; ferry is SIGKILLed with the ping in flight, and after
+//!   a restart the ping is sent again only when its lease (HTTP timeout + 30 s) ends; each
+//!   accepted exactly once.
 //! - `two_instances_on_postgres_10000_events`: two instances on one PostgreSQL database,
 //!   10,000 events enqueued through both concurrently; every event accepted exactly once (no
 //!   delivery by both instances, none missed). Skipped (and passing) when PostgreSQL is
@@ -705,7 +706,8 @@ async fn receiver_down_across_sigkill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_send_resent_after_lease() {
     // A delivery being sent when ferry dies stays claimed until its lease ends (the HTTP
-    // timeout + 30 s), then it is sent again; everything else is delivered right away.
+    // timeout + 30 s), then it is sent again; everything else is delivered right away, even
+    // while it hangs.
     let dir = tempfile::tempdir().expect("temp dir");
     let conf = dir.path().join("ferry.toml");
     std::fs::write(&conf, "[webhooks]\ntimeout_ms = 5000\n").expect("ferry.toml");
@@ -719,9 +721,8 @@ async fn killed_mid_send_resent_after_lease() {
 
     let mut first = Ferry::start_with(&db, &data, dir.path(), "mid-send", &extra);
     let base = first.base.clone();
+    // The subscription's ping arrives while the receiver hangs: it stays in flight.
     let hook = api.setup(&base, &receiver.url).await;
-    let dep = api.deployment(&base, 0).await;
-    api.status(&base, dep, "success").await;
     let held = wait_until(Duration::from_secs(10), || {
         receiver.seen.lock().expect("lock").guids.len() == 1
     })
@@ -735,18 +736,21 @@ async fn killed_mid_send_resent_after_lease() {
         .keys()
         .next()
         .cloned();
+    // Later requests are answered; the hanging ping must not hold them up.
+    receiver.hang.store(false, Ordering::SeqCst);
+    let dep = api.deployment(&base, 0).await;
+    api.status(&base, dep, "success").await;
+    let others = wait_until(Duration::from_secs(5), || receiver.accepted_total() >= 2).await;
+    assert!(
+        others,
+        "the deployment and its status waited behind the hanging ping"
+    );
     first.kill();
     let killed = Instant::now();
     drop(first);
-    receiver.hang.store(false, Ordering::SeqCst);
 
     let second = Ferry::start_with(&db, &data, dir.path(), "mid-send-restarted", &extra);
     let base = second.base.clone();
-    let others = wait_until(Duration::from_secs(20), || receiver.accepted_total() >= 2).await;
-    assert!(
-        others,
-        "the deployment and its status were not delivered after the restart"
-    );
     let all = wait_until(Duration::from_secs(90), || receiver.accepted_total() >= 3).await;
     let resent_after = killed.elapsed();
     tokio::time::sleep(Duration::from_millis(1500)).await;

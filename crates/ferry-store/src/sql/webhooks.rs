@@ -473,20 +473,29 @@ impl WebhookStore for SqlStore {
         let mut mirrors: std::collections::HashMap<i64, (GithubMirror, RepoSlug)> =
             Default::default();
         let mut out = Vec::with_capacity(rows.len());
+        // Claimed but with nowhere to go (mirror mode turned off, subscription deleted):
+        // dead at once rather than leased and re-claimed forever.
+        let mut orphans = Vec::new();
         for r in rows {
             let target = if r.target == "github" {
-                let Some(repo_id) = r.repo_id else { continue };
+                let Some(repo_id) = r.repo_id else {
+                    orphans.push(r.id);
+                    continue;
+                };
                 if let std::collections::hash_map::Entry::Vacant(slot) = mirrors.entry(repo_id) {
                     // Mirror mode turned off meanwhile: nothing to send.
                     let Some(repo) = self.repo_by_id(RepoId(repo_id)).await? else {
+                        orphans.push(r.id);
                         continue;
                     };
                     let Some(m) = repo.github_mirror else {
+                        orphans.push(r.id);
                         continue;
                     };
                     slot.insert((m, repo.slug));
                 }
                 let Some((mirror, repo)) = mirrors.get(&repo_id).cloned() else {
+                    orphans.push(r.id);
                     continue;
                 };
                 DeliveryTarget::Github { mirror, repo }
@@ -498,10 +507,14 @@ impl WebhookStore for SqlStore {
                             .fetch_optional(&self.pool)
                             .await?;
                     // Deleted meanwhile: its deliveries went with it; nothing to send.
-                    let Some(h) = h else { continue };
+                    let Some(h) = h else {
+                        orphans.push(r.id);
+                        continue;
+                    };
                     slot.insert(h);
                 }
                 let Some((url, secret)) = hooks.get(&r.webhook_id).cloned() else {
+                    orphans.push(r.id);
                     continue;
                 };
                 DeliveryTarget::Hook { url, secret }
@@ -518,6 +531,23 @@ impl WebhookStore for SqlStore {
                 attempts: r.attempts,
                 round_attempts: r.round_attempts,
             });
+        }
+        if !orphans.is_empty() {
+            self.write(move |c| {
+                Box::pin(async move {
+                    for id in orphans {
+                        sqlx::query(
+                            "UPDATE webhook_deliveries SET state = 'dead', lease_until = NULL \
+                             WHERE id = $1 AND state = 'sending'",
+                        )
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
         }
         // Oldest first, as enqueued.
         out.sort_by_key(|d| d.id);
