@@ -38,6 +38,7 @@ both_backends! {
     explicit_attribution_after_range => explicit_attribution_after_range_sqlite, explicit_attribution_after_range_postgres;
     explicit_attribution_before_range => explicit_attribution_before_range_sqlite, explicit_attribution_before_range_postgres;
     git_mirror_lead_time => git_mirror_lead_time_sqlite, git_mirror_lead_time_postgres;
+    github_pull_request_lead_time => github_pull_request_lead_time_sqlite, github_pull_request_lead_time_postgres;
     api_finish_is_first_success => api_finish_is_first_success_sqlite, api_finish_is_first_success_postgres;
     ingest_edge_cases => ingest_edge_cases_sqlite, ingest_edge_cases_postgres;
     incident_alias_added_later => incident_alias_added_later_sqlite, incident_alias_added_later_postgres;
@@ -1069,6 +1070,81 @@ async fn git_mirror_lead_time(srv: &Server) {
         FDRT,
         json!({"incidents": 1, "median_seconds": recovery,
             "level": if recovery < 3600 { "elite" } else { "high" }}),
+    );
+}
+
+/// A pull request told by GitHub instead of the pulls API: a signed `pull_request`
+/// closed+merged event (base c1, head c3) records PR #7 with the commits of `git log c1..c3`
+/// (c3, c2) and their author times from the mirror, so c2 and c3 become one change.
+async fn github_pull_request_lead_time(srv: &Server) {
+    use hmac::Mac;
+    away_from_midnight().await;
+    const REPO: &str = "acme/app";
+    const SECRET: &str = "pr-secret";
+    let t0 = now_unix();
+    let (a1, a2, a3) = (t0 - 10 * 86_400, t0 - 5 * 86_400, t0 - 2 * 86_400);
+    let git = GitRepo::new();
+    let c1 = commit_at(&git, "c1", a1);
+    commit_at(&git, "c2", a2);
+    let c3 = commit_at(&git, "c3", a3);
+    srv.post(
+        "/api/v1/repos",
+        &json!({"full_name": REPO, "git_url": git.path(), "default_branch": "main",
+                "github": {"webhook_secret": SECRET}}),
+    )
+    .await
+    .expect(201);
+    let mut finished = Vec::new();
+    for sha in [&c1, &c3] {
+        let d = srv
+            .deploy(
+                REPO,
+                json!({"ref": sha, "environment": "production", "required_contexts": []}),
+            )
+            .await;
+        let s = srv.status(REPO, &d, json!({"state": "success"})).await;
+        finished.push(unix(s["created_at"].as_str().expect("created_at")));
+    }
+    let event = json!({
+        "action": "closed",
+        "number": 7,
+        "pull_request": {
+            "number": 7, "title": "feature", "merged": true,
+            "created_at": rfc3339(a2 + 60), "merged_at": rfc3339(a2 + 120),
+            "merge_commit_sha": c3,
+            "head": {"sha": c3, "ref": "feature"},
+            "base": {"sha": c1, "ref": "main"},
+        },
+        "repository": {"full_name": REPO},
+    });
+    let body = event.to_string().into_bytes();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("hmac key");
+    mac.update(&body);
+    let res = reqwest::Client::new()
+        .post(format!("{}/webhooks/github", srv.base))
+        .header("content-type", "application/json")
+        .header("x-github-event", "pull_request")
+        .header("x-github-delivery", "pr-7-merged")
+        .header(
+            "x-hub-signature-256",
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("deliver");
+    assert_eq!(res.status().as_u16(), 202);
+    let answer: Value = res.json().await.expect("json");
+    assert_eq!(answer["outcome"], "processed", "{answer}");
+    let today = today();
+    let r = dora(srv, &format!("from={today}&to={today}")).await;
+    // Changes: c1 (f1 - a1 ≈ 10 days) and PR #7 = {c2, c3}, started at c2 (f2 - a2 ≈ 5
+    // days); without the PR they would be three. Lower median of two → the PR's.
+    let lead_pr = finished[1] - a2;
+    assert_metric(
+        &r,
+        "lead_time_for_changes",
+        json!({"changes": 2, "dropped": 0, "median_seconds": lead_pr, "level": "high"}),
     );
 }
 

@@ -18,10 +18,10 @@ use super::payloads::{ferry_actor, FERRY_BOT_ID};
 use crate::state::AppState;
 use ferry_domain::autodeploy::{self, CiGate, DeployConfig, Trigger};
 use ferry_domain::deployment::RequiredContexts;
-use ferry_domain::{CommitState, DeploymentSource, EnvName, Sha, StatusState};
+use ferry_domain::{CommitState, DeploymentSource, EnvName, Sha, StatusState, Timestamp};
 use ferry_store::model::{
     Actor, AutoDeploy, AutoDeployState, AutoTrigger, GithubDelivery, NewAutoDeploy,
-    NewCommitStatus, NewDeployment, NewStatus, Repo,
+    NewCommitStatus, NewDeployment, NewPullRequest, NewStatus, Repo, WalkedCommit,
 };
 use ferry_store::StoreError;
 use serde_json::Value;
@@ -183,11 +183,25 @@ async fn pull_request(
             ) else {
                 return Ok(missing("pull_request.merge_commit_sha or base.ref"));
             };
+            let recorded = record_pull(state, repo, number, pr, claim).await?;
             let trigger = Trigger::Merge {
                 base: base.to_owned(),
                 number,
             };
-            deploy(state, repo, (sha, base), AutoTrigger::Merge, trigger, claim).await
+            let (outcome, detail) =
+                deploy(state, repo, (sha, base), AutoTrigger::Merge, trigger, claim).await?;
+            Ok(match (recorded, outcome) {
+                // The PR itself was news for DORA even when no rule deploys it.
+                (true, Outcome::Ignored) => (
+                    Outcome::Processed,
+                    format!("pull request #{number} recorded for DORA; {detail}"),
+                ),
+                (true, o) => (
+                    o,
+                    format!("pull request #{number} recorded for DORA; {detail}"),
+                ),
+                (false, o) => (o, detail),
+            })
         }
         "opened" | "synchronize" | "reopened" => {
             let (Some(sha), Some(head)) =
@@ -211,6 +225,72 @@ async fn pull_request(
             format!("pull_request {other} is not used"),
         )),
     }
+}
+
+/// Feeds DORA's pull requests (spec/dora.md §2) from a merged PR: its number, title, times,
+/// merge commit, and its commits — `git log base..head` from the mirror, with author times
+/// (just the head when the mirror lacks the base). `false` when there is nothing to record
+/// (no `created_at`) or the delivery is a duplicate.
+async fn record_pull(
+    state: &AppState,
+    repo: &Repo,
+    number: i64,
+    pr: &Value,
+    claim: &mut Claim,
+) -> InboundResult<bool> {
+    let time = |k: &str| str_at(pr, &[k]).and_then(|t| Timestamp::parse_rfc3339(t).ok());
+    let Some(created_at) = time("created_at") else {
+        return Ok(false);
+    };
+    if number <= 0 {
+        return Ok(false);
+    }
+    let head = str_at(pr, &["head", "sha"]).and_then(|s| Sha::parse(s).ok());
+    let base = str_at(pr, &["base", "sha"]);
+    let mut commits = Vec::new();
+    if let (Some(head), Some(url)) = (&head, repo.git_url.as_deref()) {
+        if let Ok(mirror) = state.mirrors.get(repo.id, &repo.slug.key(), url).await {
+            if let Ok(walked) = mirror.walk(base, head.as_str(), 1_000).await {
+                commits = walked
+                    .into_iter()
+                    .map(|(sha, at)| WalkedCommit {
+                        sha: sha.as_str().to_owned(),
+                        authored_at: Some(Timestamp::from_unix(at)),
+                    })
+                    .collect();
+            }
+        }
+    }
+    if commits.is_empty() {
+        if let Some(head) = head {
+            commits.push(WalkedCommit {
+                sha: head.as_str().to_owned(),
+                authored_at: None,
+            });
+        }
+    }
+    if !claim.take(state).await? {
+        return Ok(false);
+    }
+    state
+        .store
+        .upsert_pull_request(NewPullRequest {
+            repo_id: repo.id,
+            number,
+            title: str_at(pr, &["title"])
+                .unwrap_or_default()
+                .chars()
+                .take(1000)
+                .collect(),
+            created_at,
+            merged_at: time("merged_at"),
+            merge_commit_sha: str_at(pr, &["merge_commit_sha"])
+                .and_then(|s| Sha::parse(s).ok())
+                .map(|s| s.as_str().to_owned()),
+            commits,
+        })
+        .await?;
+    Ok(true)
 }
 
 async fn push(
