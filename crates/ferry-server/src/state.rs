@@ -6,8 +6,9 @@ use crate::dora::DoraKeeper;
 use crate::git::Mirrors;
 use crate::secret::Secret;
 use crate::urls::Urls;
+use ferry_domain::RepoSlug;
 use ferry_store::model::{Integration, Repo, Token};
-use ferry_store::Store;
+use ferry_store::{Store, StoreResult};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 
@@ -28,4 +29,20 @@ pub struct AppState {
     pub dora: Arc<DoraKeeper>,
     /// Installation-wide secret of inbound GitHub webhooks.
     pub github_webhook_secret: Option<Arc<Secret>>,
+}
+
+impl AppState {
+    /// A repository by name, from the one-second cache every request path shares (a change
+    /// through this instance clears its entry at once).
+    pub async fn cached_repo(&self, slug: &RepoSlug) -> StoreResult<Option<Repo>> {
+        let key = slug.key();
+        if let Some(repo) = self.repos.get(&key) {
+            return Ok(Some(repo));
+        }
+        let repo = self.store.repo_by_slug(slug).await?;
+        if let Some(r) = &repo {
+            self.repos.put(key, r.clone());
+        }
+        Ok(repo)
+    }
 }

@@ -70,7 +70,6 @@ pub struct NewRepo {
 /// `PATCH /api/v1/repos/{owner}/{repo}`: `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct RepoPatch {
-    pub git_url: Option<String>,
     pub default_branch: Option<String>,
     /// `Some(None)` clears the secret.
     pub github_webhook_secret: Option<Option<String>>,
@@ -817,8 +816,8 @@ pub struct NewAutoDeploy {
     pub sha: Sha,
     pub git_ref: String,
     pub trigger: AutoTrigger,
-    /// `None` = GitHub's rule (every reported context), as in `RequiredContexts::All`.
-    pub required_contexts: Option<Vec<String>>,
+    /// The CI gate the deployment is created with once it is green.
+    pub required_contexts: RequiredContexts,
     pub production: bool,
 }
 
@@ -830,7 +829,7 @@ pub struct AutoDeploy {
     pub sha: Sha,
     pub git_ref: String,
     pub trigger: AutoTrigger,
-    pub required_contexts: Option<Vec<String>>,
+    pub required_contexts: RequiredContexts,
     pub production: bool,
     pub state: AutoDeployState,
     pub deployment_id: Option<DeploymentId>,

@@ -416,9 +416,25 @@ async fn github_deliveries_are_idempotent(db: Arc<TestDb>) {
     );
 }
 
+/// CI reports `state` for `context` on commit `sha(n)` of `repo`.
+async fn report(db: &TestDb, repo: &Repo, n: u32, context: &str, state: CommitState) {
+    db.store
+        .create_commit_status(NewCommitStatus {
+            repo_id: repo.id,
+            sha: sha(n),
+            context: context.into(),
+            state,
+            target_url: None,
+            description: None,
+            creator: bot(),
+        })
+        .await
+        .expect("status");
+}
+
 async fn auto_deploys_wait_for_ci(db: Arc<TestDb>) {
     let a = repo(&db, "o/a").await;
-    let new_auto = |n: u32, env_name: &str, contexts: Option<Vec<String>>| NewAutoDeploy {
+    let new_auto = |n: u32, env_name: &str, contexts: RequiredContexts| NewAutoDeploy {
         repo_id: a.id,
         environment: env(env_name),
         sha: sha(n),
@@ -427,20 +443,24 @@ async fn auto_deploys_wait_for_ci(db: Arc<TestDb>) {
         required_contexts: contexts,
         production: false,
     };
-    let required = |auto: &AutoDeploy| match &auto.required_contexts {
-        None => RequiredContexts::AllReported,
-        Some(l) if l.is_empty() => RequiredContexts::Skip,
-        Some(l) => RequiredContexts::Listed(l.clone()),
-    };
+    let required = |auto: &AutoDeploy| auto.required_contexts.clone();
     let auto = db
         .store
-        .add_auto_deploy(new_auto(1, "preview", Some(vec!["ci/test".into()])))
+        .add_auto_deploy(new_auto(
+            1,
+            "preview",
+            RequiredContexts::Listed(vec!["ci/test".into()]),
+        ))
         .await
         .expect("add");
     // Recorded twice (a redelivery, a push of the same commit): one row.
     let same = db
         .store
-        .add_auto_deploy(new_auto(1, "preview", Some(vec!["ci/test".into()])))
+        .add_auto_deploy(new_auto(
+            1,
+            "preview",
+            RequiredContexts::Listed(vec!["ci/test".into()]),
+        ))
         .await
         .expect("add");
     assert_eq!(auto.id, same.id);
@@ -463,18 +483,7 @@ async fn auto_deploys_wait_for_ci(db: Arc<TestDb>) {
             .len(),
         1
     );
-    db.store
-        .create_commit_status(NewCommitStatus {
-            repo_id: a.id,
-            sha: sha(1),
-            context: "ci/test".into(),
-            state: CommitState::Success,
-            target_url: None,
-            description: None,
-            creator: bot(),
-        })
-        .await
-        .expect("status");
+    report(&db, &a, 1, "ci/test", CommitState::Success).await;
     // Two advances at once: one deployment.
     let (x, y) = tokio::join!(
         db.store.advance_auto_deploy(auto.id, to_deploy(&auto)),
@@ -505,21 +514,14 @@ async fn auto_deploys_wait_for_ci(db: Arc<TestDb>) {
     // A failed context fails the auto-deploy with the 409 reason.
     let bad = db
         .store
-        .add_auto_deploy(new_auto(2, "preview", Some(vec!["ci/test".into()])))
+        .add_auto_deploy(new_auto(
+            2,
+            "preview",
+            RequiredContexts::Listed(vec!["ci/test".into()]),
+        ))
         .await
         .expect("add");
-    db.store
-        .create_commit_status(NewCommitStatus {
-            repo_id: a.id,
-            sha: sha(2),
-            context: "ci/test".into(),
-            state: CommitState::Failure,
-            target_url: None,
-            description: None,
-            creator: bot(),
-        })
-        .await
-        .expect("status");
+    report(&db, &a, 2, "ci/test", CommitState::Failure).await;
     let failed = db
         .store
         .advance_auto_deploy(
@@ -541,7 +543,7 @@ async fn auto_deploys_wait_for_ci(db: Arc<TestDb>) {
     // `wait_for_ci` without a list: nothing reported yet is not green yet.
     let all = db
         .store
-        .add_auto_deploy(new_auto(3, "staging", None))
+        .add_auto_deploy(new_auto(3, "staging", RequiredContexts::AllReported))
         .await
         .expect("add");
     let to3 = |auto: &AutoDeploy| NewDeployment {
@@ -554,18 +556,7 @@ async fn auto_deploys_wait_for_ci(db: Arc<TestDb>) {
         .await
         .expect("advance");
     assert_eq!(w.state, AutoDeployState::Waiting, "{}", w.detail);
-    db.store
-        .create_commit_status(NewCommitStatus {
-            repo_id: a.id,
-            sha: sha(3),
-            context: "build".into(),
-            state: CommitState::Success,
-            target_url: None,
-            description: None,
-            creator: bot(),
-        })
-        .await
-        .expect("status");
+    report(&db, &a, 3, "build", CommitState::Success).await;
     let done = db
         .store
         .advance_auto_deploy(all.id, to3(&all))

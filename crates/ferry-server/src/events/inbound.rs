@@ -570,11 +570,7 @@ fn new_deployment(auto: &AutoDeploy) -> NewDeployment {
         transient_environment: false,
         production_environment: auto.production,
         creator: ferry_actor(),
-        required_contexts: match &auto.required_contexts {
-            None => RequiredContexts::AllReported,
-            Some(list) if list.is_empty() => RequiredContexts::Skip,
-            Some(list) => RequiredContexts::Listed(list.clone()),
-        },
+        required_contexts: auto.required_contexts.clone(),
     }
 }
 
@@ -662,9 +658,9 @@ async fn deploy(
                 git_ref: git_ref.to_owned(),
                 trigger: kind,
                 required_contexts: match t.gate {
-                    CiGate::None => Some(Vec::new()),
-                    CiGate::AllReported => None,
-                    CiGate::Listed(list) => Some(list),
+                    CiGate::None => RequiredContexts::Skip,
+                    CiGate::AllReported => RequiredContexts::AllReported,
+                    CiGate::Listed(list) => RequiredContexts::Listed(list),
                 },
                 production: t.production,
             })

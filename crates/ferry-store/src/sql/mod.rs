@@ -466,13 +466,12 @@ impl RepoStore for SqlStore {
                 let old = old.into_repo()?;
                 let mirror = patch.github_mirror.unwrap_or(old.github_mirror);
                 let row: RepoRow = sqlx::query_as(&format!(
-                    "UPDATE repos SET git_url = $1, default_branch = $2, \
-                         github_webhook_secret = $3, updated_at = $4, github_api_url = $6, \
-                         github_token = $7, github_mirror = $8, github_app_id = $9, \
-                         github_installation_id = $10, github_private_key = $11 WHERE id = $5 \
+                    "UPDATE repos SET default_branch = $1, \
+                         github_webhook_secret = $2, updated_at = $3, github_api_url = $5, \
+                         github_token = $6, github_mirror = $7, github_app_id = $8, \
+                         github_installation_id = $9, github_private_key = $10 WHERE id = $4 \
                      RETURNING {REPO_COLS}"
                 ))
-                .bind(patch.git_url.or(old.git_url))
                 .bind(patch.default_branch.unwrap_or(old.default_branch))
                 .bind(
                     patch

@@ -900,7 +900,7 @@ impl AutoDeployRow {
                 "pull_request" => AutoTrigger::PullRequest,
                 other => return Err(StoreError::Corrupt(format!("trigger {other:?}"))),
             },
-            required_contexts: self.required_contexts.map(|s| split_contexts(&s)),
+            required_contexts: contexts_from_text(self.required_contexts.as_deref()),
             production: self.production == 1,
             state: match self.state.as_str() {
                 "waiting" => AutoDeployState::Waiting,
@@ -916,12 +916,27 @@ impl AutoDeployRow {
     }
 }
 
-/// Contexts are kept one per line: names never hold a newline.
-fn split_contexts(s: &str) -> Vec<String> {
-    s.split('\n')
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// The `required_contexts` column: NULL = every reported context, `''` = none, else the
+/// names one per line (names never hold a newline).
+fn contexts_to_text(r: &RequiredContexts) -> Option<String> {
+    match r {
+        RequiredContexts::AllReported => None,
+        RequiredContexts::Skip => Some(String::new()),
+        RequiredContexts::Listed(names) => Some(names.join("\n")),
+    }
+}
+
+fn contexts_from_text(s: Option<&str>) -> RequiredContexts {
+    match s {
+        None => RequiredContexts::AllReported,
+        Some("") => RequiredContexts::Skip,
+        Some(s) => RequiredContexts::Listed(
+            s.split('\n')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+    }
 }
 
 async fn load_auto(c: &mut AnyConnection, id: i64) -> StoreResult<AutoDeploy> {
@@ -1050,7 +1065,7 @@ impl GithubStore for SqlStore {
                 .bind(new.sha.as_str())
                 .bind(&new.git_ref)
                 .bind(new.trigger.as_str())
-                .bind(new.required_contexts.as_ref().map(|v| v.join("\n")))
+                .bind(contexts_to_text(&new.required_contexts))
                 .bind(b(new.production))
                 .bind(now)
                 .execute(&mut *c)

@@ -23,17 +23,10 @@ use serde_json::{Map, Value};
 /// Loads `owner/repo` (case-insensitively); 404 when it is unknown or not a valid name.
 pub async fn load_repo(state: &AppState, owner: &str, name: &str) -> GhResult<Repo> {
     let slug = RepoSlug::new(owner, name).map_err(|_| GhError::not_found())?;
-    let key = slug.key();
-    if let Some(repo) = state.repos.get(&key) {
-        return Ok(repo);
-    }
-    let repo = state
-        .store
-        .repo_by_slug(&slug)
+    state
+        .cached_repo(&slug)
         .await?
-        .ok_or_else(GhError::not_found)?;
-    state.repos.put(key, repo.clone());
-    Ok(repo)
+        .ok_or_else(GhError::not_found)
 }
 
 /// A JSON response with GitHub's content type.

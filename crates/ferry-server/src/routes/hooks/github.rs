@@ -9,6 +9,7 @@
 
 use crate::events::inbound::{self, Claim, Outcome};
 use crate::events::signature::verify;
+use crate::routes::query_pairs;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -16,8 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferry_domain::RepoSlug;
-use ferry_store::model::{GithubDelivery, Repo};
-use ferry_store::StoreError;
+use ferry_store::model::GithubDelivery;
 use serde_json::{json, Value};
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -47,30 +47,10 @@ fn json_bytes(headers: &HeaderMap, body: &Bytes) -> Option<Vec<u8>> {
         return Some(body.to_vec());
     }
     let text = std::str::from_utf8(body).ok()?;
-    text.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        if k != "payload" {
-            return None;
-        }
-        let v = v.replace('+', " ");
-        urlencoding::decode(&v)
-            .ok()
-            .map(|s| s.into_owned().into_bytes())
-    })
-}
-
-/// The repository, from the one-second cache every request path shares (a `PATCH` of the
-/// secret clears it on this instance at once).
-async fn cached_repo(state: &AppState, slug: &RepoSlug) -> Result<Option<Repo>, StoreError> {
-    let key = slug.key();
-    if let Some(repo) = state.repos.get(&key) {
-        return Ok(Some(repo));
-    }
-    let repo = state.store.repo_by_slug(slug).await?;
-    if let Some(r) = &repo {
-        state.repos.put(key, r.clone());
-    }
-    Ok(repo)
+    query_pairs(Some(text))
+        .into_iter()
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_bytes())
 }
 
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -116,7 +96,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         .and_then(Value::as_str)
         .map(str::to_owned);
     let repo = match full_name.as_deref().and_then(|n| RepoSlug::parse(n).ok()) {
-        Some(slug) => match cached_repo(&state, &slug).await {
+        Some(slug) => match state.cached_repo(&slug).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error.cause = %e, "github webhook: repository lookup failed");

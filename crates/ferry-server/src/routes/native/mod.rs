@@ -12,8 +12,23 @@ pub mod services;
 pub mod tokens;
 pub mod webhooks;
 
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use ferry_api_types::native as api;
+use ferry_domain::RepoSlug;
+use ferry_store::model::Repo;
 use utoipa::OpenApi;
+
+/// The repository of a `/api/v1/repos/{owner}/{repo}/…` path, read fresh from the store;
+/// `404 not_found` when the name is invalid or unknown.
+pub async fn path_repo(state: &AppState, owner: &str, name: &str) -> ApiResult<Repo> {
+    let slug = RepoSlug::new(owner, name).map_err(|_| ApiError::not_found("repository"))?;
+    state
+        .store
+        .repo_by_slug(&slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("repository"))
+}
 
 #[derive(OpenApi)]
 #[openapi(

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ferry_api_types::native::{CreatePull, ErrorBody, PullCommit, PullInfo};
-use ferry_domain::{RepoSlug, Scope, Sha, Timestamp};
+use ferry_domain::{Scope, Sha, Timestamp};
 use ferry_store::model::{NewPullRequest, Repo, WalkedCommit};
 
 /// More commits than this in one PR is refused (GitHub lists at most 250 per PR).
@@ -55,12 +55,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreatePull>,
 ) -> ApiResult<(StatusCode, Json<PullInfo>)> {
     caller.require(Scope::Write)?;
-    let slug = RepoSlug::new(&owner, &name).map_err(|_| ApiError::not_found("repository"))?;
-    let repo = state
-        .store
-        .repo_by_slug(&slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("repository"))?;
+    let repo = super::path_repo(&state, &owner, &name).await?;
     let number = body
         .number
         .filter(|n| *n > 0)

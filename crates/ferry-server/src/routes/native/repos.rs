@@ -157,12 +157,7 @@ pub async fn update(
     ApiJson(req): ApiJson<PatchRepo>,
 ) -> ApiResult<Json<RepoInfo>> {
     caller.require(Scope::Admin)?;
-    let slug = RepoSlug::new(&owner, &name).map_err(|_| ApiError::not_found("repository"))?;
-    let old = state
-        .store
-        .repo_by_slug(&slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("repository"))?;
+    let old = super::path_repo(&state, &owner, &name).await?;
     // The mirror is keyed by repository: moving it is not supported (yet), say so.
     if let Some(url) = req.git_url.as_deref().filter(|u| !u.trim().is_empty()) {
         if old.git_url.as_deref() != Some(url) {
@@ -173,12 +168,11 @@ pub async fn update(
         }
     }
     let patch = RepoPatch {
-        git_url: None,
         default_branch: req.default_branch.filter(|b| !b.trim().is_empty()),
         github_webhook_secret: github_secret(req.github.as_ref()),
         github_mirror: github_mirror(req.github.as_ref(), old.github_mirror.as_ref())?,
     };
-    let repo = state.store.update_repo(&slug, patch).await?;
+    let repo = state.store.update_repo(&old.slug, patch).await?;
     state.repos.forget(|r| r.id == repo.id);
     Ok(Json(wire::repo(&state.urls, &repo)))
 }
@@ -213,11 +207,6 @@ pub async fn get(
     ApiPath((owner, name)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<RepoInfo>> {
     caller.require(Scope::Read)?;
-    let slug = RepoSlug::new(&owner, &name).map_err(|_| ApiError::not_found("repository"))?;
-    let repo = state
-        .store
-        .repo_by_slug(&slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("repository"))?;
+    let repo = super::path_repo(&state, &owner, &name).await?;
     Ok(Json(wire::repo(&state.urls, &repo)))
 }

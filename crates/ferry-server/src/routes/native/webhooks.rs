@@ -3,7 +3,7 @@
 //! subscription's secret is write-only: no response carries it.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiCaller, ApiJson};
+use crate::extract::{ApiCaller, ApiJson, ApiPath};
 use crate::state::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -13,6 +13,7 @@ use ferry_api_types::native::{
     AttemptInfo, AutoDeployInfo, CreateWebhook, DeliveryInfo, ErrorBody, GithubDeliveryInfo,
     PatchWebhook, WebhookInfo,
 };
+use ferry_domain::deployment::RequiredContexts;
 use ferry_domain::{RepoId, RepoSlug, Scope, Timestamp};
 use ferry_store::model::{
     Delivery, DeliveryAttempt, DeliveryState, HookEvent, NewWebhook, Webhook, WebhookPatch,
@@ -316,18 +317,10 @@ pub async fn github_deliveries(
 pub async fn auto_deploys(
     State(state): State<AppState>,
     caller: ApiCaller,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ApiPath((owner, name)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Vec<AutoDeployInfo>>> {
     caller.require(Scope::Read)?;
-    let Ok(Path((owner, name))) = path else {
-        return Err(ApiError::not_found("repository"));
-    };
-    let slug = RepoSlug::new(&owner, &name).map_err(|_| ApiError::not_found("repository"))?;
-    let repo = state
-        .store
-        .repo_by_slug(&slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("repository"))?;
+    let repo = super::path_repo(&state, &owner, &name).await?;
     let list = state.store.list_auto_deploys(repo.id, LIST_LIMIT).await?;
     Ok(Json(
         list.into_iter()
@@ -338,7 +331,11 @@ pub async fn auto_deploys(
                 git_ref: a.git_ref,
                 trigger: a.trigger.as_str().to_owned(),
                 state: a.state.as_str().to_owned(),
-                required_contexts: a.required_contexts,
+                required_contexts: match a.required_contexts {
+                    RequiredContexts::AllReported => None,
+                    RequiredContexts::Skip => Some(Vec::new()),
+                    RequiredContexts::Listed(names) => Some(names),
+                },
                 deployment_id: a.deployment_id.map(|d| d.get()),
                 detail: a.detail,
                 created_at: iso_ms(a.created_at_ms),
