@@ -7,7 +7,8 @@
 //! - a commit id (full or abbreviated) that is in the index is answered from it: commits never
 //!   change;
 //! - a branch or tag name is answered from the index only if its fetch started less than
-//!   [`MIN_REFRESH_INTERVAL`] ago, so a branch that moved resolves to its new head;
+//!   [`MIN_REFRESH_INTERVAL`] ago, so a branch that moved resolves to its new head — or less
+//!   than [`STALE_WHILE_RENEWING`] ago while a background renewal (below) is running;
 //! - anything else (a stale name, a miss) fetches first.
 //!
 //! Fetches are single-flight per mirror (a request waiting for a fetch that started after it
@@ -37,6 +38,11 @@ pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// A fresh name lookup on an index older than this renews it in the background.
 pub const REFRESH_AHEAD: Duration = Duration::from_millis(120);
+
+/// While a background renewal runs, names are still answered from an index up to this old:
+/// on a machine busy enough that `git fetch` takes longer than the renewal's head start, the
+/// requests of that moment would otherwise all wait for it.
+pub const STALE_WHILE_RENEWING: Duration = Duration::from_secs(1);
 
 /// Fetches of one mirror start at least this far apart (the rate limit).
 pub const MIN_FETCH_GAP: Duration = REFRESH_AHEAD;
@@ -143,6 +149,11 @@ impl Snapshot {
             .is_some_and(|t| t.elapsed() < MIN_REFRESH_INTERVAL)
     }
 
+    fn usable_while_renewing(&self) -> bool {
+        self.fetched
+            .is_some_and(|t| t.elapsed() < STALE_WHILE_RENEWING)
+    }
+
     fn aging(&self) -> bool {
         self.fetched.is_some_and(|t| t.elapsed() >= REFRESH_AHEAD)
     }
@@ -204,6 +215,11 @@ impl Mirror {
                 if snap.aging() {
                     self.renew_in_background();
                 }
+                return Ok(Some(sha));
+            }
+            Some(Hit::Name(sha))
+                if snap.usable_while_renewing() && self.renewing.load(Ordering::Acquire) =>
+            {
                 return Ok(Some(sha));
             }
             _ => {}

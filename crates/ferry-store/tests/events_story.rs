@@ -10,7 +10,7 @@ use ferry_domain::deployment::RequiredContexts;
 use ferry_domain::{CommitState, StatusState, Timestamp};
 use ferry_store::model::*;
 use ferry_store::testing::TestDb;
-use ferry_store::{CommitStatusStore, DeploymentStore, GithubStore, WebhookStore};
+use ferry_store::{CommitStatusStore, DeploymentStore, GithubStore, RepoStore, WebhookStore};
 use std::collections::HashSet;
 use std::sync::Arc;
 use support::*;
@@ -21,6 +21,7 @@ on_both_backends!(
     leases_and_concurrent_claims,
     github_deliveries_are_idempotent,
     auto_deploys_wait_for_ci,
+    targets_come_and_go,
 );
 
 fn hook(url: &str, repos: Vec<ferry_domain::RepoId>) -> NewWebhook {
@@ -566,4 +567,97 @@ async fn auto_deploys_wait_for_ci(db: Arc<TestDb>) {
     let listed = db.store.list_auto_deploys(a.id, 10).await.expect("list");
     assert_eq!(listed.len(), 3);
     assert_eq!(listed[0].id, all.id, "newest first");
+}
+
+/// Events reach exactly the targets that exist when they are made, however subscriptions and
+/// mirror mode come and go between creates (SQLite remembers whether any target exists).
+async fn targets_come_and_go(db: Arc<TestDb>) {
+    let a = repo(&db, "o/a").await;
+    let mut n = 0;
+    let mut create = || {
+        n += 1;
+        deploy(&a, n, "qa")
+    };
+    let events_now = |db: Arc<TestDb>| async move {
+        let claimed = claim_all(&db).await;
+        db.store
+            .finish_deliveries(claimed.iter().map(delivered).collect())
+            .await
+            .expect("finish");
+        claimed
+            .iter()
+            .map(|d| (d.event, matches!(d.target, DeliveryTarget::Github { .. })))
+            .collect::<Vec<_>>()
+    };
+    db.store.create_deployment(create()).await.expect("deploy");
+    assert!(
+        events_now(Arc::clone(&db)).await.is_empty(),
+        "no target yet"
+    );
+
+    let hook = db
+        .store
+        .create_webhook(hook("http://x/all", vec![]))
+        .await
+        .expect("hook");
+    db.store.create_deployment(create()).await.expect("deploy");
+    assert_eq!(
+        events_now(Arc::clone(&db)).await,
+        [(HookEvent::Ping, false), (HookEvent::Deployment, false)]
+    );
+
+    let off = WebhookPatch {
+        active: Some(false),
+        ..Default::default()
+    };
+    db.store.update_webhook(hook.id, off).await.expect("patch");
+    db.store.create_deployment(create()).await.expect("deploy");
+    assert!(events_now(Arc::clone(&db)).await.is_empty(), "inactive");
+
+    let on = WebhookPatch {
+        active: Some(true),
+        ..Default::default()
+    };
+    db.store.update_webhook(hook.id, on).await.expect("patch");
+    let d = db.store.create_deployment(create()).await.expect("deploy");
+    db.store
+        .create_status(a.id, status(d.id, StatusState::Success))
+        .await
+        .expect("status");
+    let got = events_now(Arc::clone(&db)).await;
+    assert_eq!(got, [(HookEvent::Deployment, false)], "one per deployment");
+    assert_eq!(
+        events_now(Arc::clone(&db)).await,
+        [(HookEvent::DeploymentStatus, false)]
+    );
+
+    db.store.delete_webhook(hook.id).await.expect("delete");
+    db.store.create_deployment(create()).await.expect("deploy");
+    assert!(events_now(Arc::clone(&db)).await.is_empty(), "deleted");
+
+    let mirror = RepoPatch {
+        github_mirror: Some(Some(GithubMirror {
+            api_url: "http://127.0.0.1:9".into(),
+            auth: GithubAuth::Token("t".into()),
+        })),
+        ..Default::default()
+    };
+    db.store.update_repo(&a.slug, mirror).await.expect("mirror");
+    db.store.create_deployment(create()).await.expect("deploy");
+    assert_eq!(
+        events_now(Arc::clone(&db)).await,
+        [(HookEvent::Deployment, true)],
+        "mirror mode"
+    );
+
+    let unmirror = RepoPatch {
+        github_mirror: Some(None),
+        ..Default::default()
+    };
+    db.store
+        .update_repo(&a.slug, unmirror)
+        .await
+        .expect("unmirror");
+    db.store.create_deployment(create()).await.expect("deploy");
+    assert!(events_now(Arc::clone(&db)).await.is_empty(), "mirror off");
 }

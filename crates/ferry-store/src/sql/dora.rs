@@ -623,7 +623,7 @@ impl DoraStore for SqlStore {
         // With a service filter, the services' incidents and those without a service (which
         // may blame a deployment of the services through their integration) are read apart,
         // so each read uses the (service, created) index.
-        let parts: Vec<(u8, bool)> = (0..4u8)
+        let parts: Vec<(u8, bool)> = (0..5u8)
             .flat_map(|r| {
                 if q.services.is_empty() {
                     vec![(r, false)]
@@ -649,13 +649,24 @@ impl DoraStore for SqlStore {
                     )
                 }
                 2 => format!("i.resolution_date >= {from_m} AND i.resolution_date < {until_m}"),
+                // Naming a deployment: one statement per kind, each driven by its partial
+                // index of the (few) incidents that name one. The `+`s keep SQLite off the
+                // `incident` indexes, which hold every incident, and off walking the
+                // range's deployments to probe for incidents.
+                3 => format!(
+                    "+i.incident = 1 AND i.deployment_id IS NOT NULL \
+                     AND +da.finished_at >= {from_m} AND +da.finished_at < {until_m}"
+                ),
                 _ => format!(
-                    "(i.deployment_id IS NOT NULL OR i.ingested_deployment_id IS NOT NULL) \
-                     AND ((da.finished_at >= {from_m} AND da.finished_at < {until_m}) \
-                     OR (di.finished_at >= {from_m} AND di.finished_at < {until_m}))"
+                    "+i.incident = 1 AND i.ingested_deployment_id IS NOT NULL \
+                     AND +di.finished_at >= {from_m} AND +di.finished_at < {until_m}"
                 ),
             };
-            let mut w = vec![cond];
+            let mut w = if reason >= 3 {
+                vec![cond]
+            } else {
+                vec!["i.incident = 1".to_owned(), cond]
+            };
             if of_services {
                 w.push(services_in("i.service_id", q, &mut p));
             } else if !q.services.is_empty() {
@@ -670,7 +681,7 @@ impl DoraStore for SqlStore {
                  LEFT JOIN dora_deployments da ON da.api_deployment_id = i.deployment_id \
                  LEFT JOIN dora_deployments di \
                      ON di.ingested_deployment_id = i.ingested_deployment_id \
-                 WHERE i.incident = 1 AND {}",
+                 WHERE {}",
                 w.join(" AND ")
             );
             let found: Vec<IncidentRow> = bind_all_as(&p.binds, sqlx::query_as(&sql))

@@ -52,6 +52,8 @@ pub struct SqlStore {
     listening: std::sync::Once,
     /// PostgreSQL only: batches inbound GitHub delivery records (`sql/webhooks.rs`).
     recorder: std::sync::OnceLock<webhooks::Recorder>,
+    /// SQLite only: whether any event target exists at all (`webhooks::Targets`).
+    targets: Arc<webhooks::Targets>,
 }
 
 /// A unit of writing: runs on a connection inside a transaction the caller does not see.
@@ -83,6 +85,7 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
         listen_url: (backend == Backend::Postgres).then(|| url.to_owned()),
         listening: std::sync::Once::new(),
         recorder: std::sync::OnceLock::new(),
+        targets: Arc::new(webhooks::Targets::new(backend == Backend::Sqlite)),
     })
 }
 
@@ -107,6 +110,7 @@ impl SqlStore {
         new: NewStatus,
         mirror: webhooks::Mirror,
     ) -> StoreResult<StatusCreated> {
+        let targets = Arc::clone(&self.targets);
         let created = self
             .write(move |c| {
                 Box::pin(async move {
@@ -122,7 +126,7 @@ impl SqlStore {
                     // inheriting it is inheriting "the previous status's, else the deployment's".
                     let environment = new.environment.clone().unwrap_or(dep.environment.clone());
                     let now = Timestamp::now().unix();
-                    let status = insert_status(
+                    let (status, mut queued) = insert_status(
                         c,
                         repo,
                         dep.id,
@@ -133,6 +137,7 @@ impl SqlStore {
                         &new.creator,
                         now,
                         mirror,
+                        &targets,
                     )
                     .await?;
                     ensure_environment(c, repo, &environment, now).await?;
@@ -174,7 +179,7 @@ impl SqlStore {
                                 latest_state: d.latest_state,
                             };
                             if should_auto_inactivate(environment.as_str(), &candidate) {
-                                let s = insert_status(
+                                let (s, q) = insert_status(
                                     c,
                                     repo,
                                     d.id,
@@ -185,21 +190,28 @@ impl SqlStore {
                                     &new.creator,
                                     now,
                                     mirror,
+                                    &targets,
                                 )
                                 .await?;
+                                queued |= q;
                                 inactivated.push(s);
                             }
                         }
                     }
-                    Ok(StatusCreated {
-                        status,
-                        inactivated,
-                    })
+                    Ok((
+                        StatusCreated {
+                            status,
+                            inactivated,
+                        },
+                        queued,
+                    ))
                 })
             })
             .await?;
-        self.outbox.notify_one();
-        Ok(created)
+        if created.1 .0 {
+            self.outbox.notify_one();
+        }
+        Ok(created.0)
     }
 
     fn is_postgres(&self) -> bool {
@@ -236,6 +248,25 @@ impl SqlStore {
         if result.is_ok() {
             tx.commit().await?;
         }
+        result
+    }
+
+    /// [`write`](Self::write) for a change to what events are delivered to (subscriptions,
+    /// mirror mode): what [`webhooks::Targets`] remembers is forgotten inside the job, so the
+    /// writer's next enqueue reads it again, and once more after the outcome is known.
+    async fn write_targets<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    {
+        let targets = Arc::clone(&self.targets);
+        let result = self
+            .write(move |c| {
+                targets.forget();
+                job(c)
+            })
+            .await;
+        self.targets.forget();
         result
     }
 
@@ -454,7 +485,7 @@ impl RepoStore for SqlStore {
 
     async fn update_repo(&self, slug: &RepoSlug, patch: RepoPatch) -> StoreResult<Repo> {
         let key = slug.key();
-        self.write(move |c| {
+        self.write_targets(move |c| {
             Box::pin(async move {
                 let old: RepoRow = sqlx::query_as(&format!(
                     "SELECT {REPO_COLS} FROM repos WHERE full_name_key = $1"
@@ -623,7 +654,8 @@ async fn insert_status(
     creator: &Actor,
     now: i64,
     mirror: webhooks::Mirror,
-) -> StoreResult<DeploymentStatus> {
+    targets: &webhooks::Targets,
+) -> StoreResult<(DeploymentStatus, webhooks::Queued)> {
     let row: StatusRow = sqlx::query_as(&format!(
         "INSERT INTO deployment_statuses (deployment_id, state, description, environment, \
              target_url, log_url, environment_url, creator_id, creator_login, creator_bot, created_at) \
@@ -653,8 +685,9 @@ async fn insert_status(
     .await?;
     let status = row.into_status()?;
     // Decision D8: auto-added `inactive` statuses are announced too.
-    webhooks::enqueue(
+    let queued = webhooks::enqueue(
         conn,
+        targets,
         HookEvent::DeploymentStatus,
         repo,
         deployment,
@@ -662,7 +695,7 @@ async fn insert_status(
         mirror,
     )
     .await?;
-    Ok(status)
+    Ok((status, queued))
 }
 
 /// Inserts a deployment (its environment row and counts are the insert trigger's, migration
@@ -731,6 +764,7 @@ fn deployment_where(filter: &DeploymentFilter) -> Where {
 #[async_trait]
 impl DeploymentStore for SqlStore {
     async fn create_deployment(&self, new: NewDeployment) -> StoreResult<Deployment> {
+        let targets = Arc::clone(&self.targets);
         let created = self
             .write(move |c| {
                 Box::pin(async move {
@@ -744,14 +778,24 @@ impl DeploymentStore for SqlStore {
                     }
                     let d = insert_deployment(c, &new).await?;
                     let mirror = webhooks::Mirror::Yes;
-                    webhooks::enqueue(c, HookEvent::Deployment, d.repo_id, d.id, None, mirror)
-                        .await?;
-                    Ok(d)
+                    let queued = webhooks::enqueue(
+                        c,
+                        &targets,
+                        HookEvent::Deployment,
+                        d.repo_id,
+                        d.id,
+                        None,
+                        mirror,
+                    )
+                    .await?;
+                    Ok((d, queued))
                 })
             })
             .await?;
-        self.outbox.notify_one();
-        Ok(created)
+        if created.1 .0 {
+            self.outbox.notify_one();
+        }
+        Ok(created.0)
     }
 
     async fn deployment(&self, repo: RepoId, id: DeploymentId) -> StoreResult<Option<Deployment>> {

@@ -7,7 +7,9 @@
 //! jobs waiting, runs them in one `BEGIN IMMEDIATE` transaction — each inside its own
 //! `SAVEPOINT`, so a job that fails is rolled back alone — commits once, and only then answers
 //! every job. Under load one fsync covers many requests; alone, a job commits at once.
-//! Readers use the pool in parallel, thanks to WAL. One `ferry serve` per SQLite file:
+//! Readers use the pool in parallel, thanks to WAL. The writer never checkpoints on its own
+//! account: [`checkpointer`] copies the WAL back from a reader connection, and asks the writer
+//! to start the WAL over once it is long. One `ferry serve` per SQLite file:
 //! several instances need PostgreSQL.
 
 use super::BoxFuture;
@@ -17,6 +19,7 @@ use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -28,6 +31,25 @@ pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// page cache anyway.
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024;";
+
+/// The writer does not checkpoint: SQLite's automatic checkpoint runs in the connection that
+/// commits, and copying the WAL back into the database (with its fsync) would hold every
+/// request waiting on the next batch. [`checkpointer`] does it beside the writer instead.
+const WRITER_PRAGMAS: &str = "PRAGMA wal_autocheckpoint = 0";
+
+/// How often [`checkpointer`] copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// A WAL longer than this (frames of 4 KiB pages: 16 MiB) is started over by the writer.
+const RESTART_FRAMES: i64 = 4096;
+
+/// Run by the writer between batches when asked: the passive checkpoints have copied nearly
+/// everything, so this copies one batch's frames and lets the next transaction start the WAL
+/// over. Under steady writes that never happens by itself (new frames always follow the last
+/// checkpoint), and the WAL would grow without end. No waiting for readers: one still on an
+/// old snapshot makes this a partial checkpoint, tried again later.
+const RESTART_SQL: &str =
+    "PRAGMA busy_timeout = 0; PRAGMA wal_checkpoint(RESTART); PRAGMA busy_timeout = 5000";
 
 /// Most jobs in one transaction: bounds the latency a batch adds to its first job.
 const MAX_BATCH: usize = 512;
@@ -81,10 +103,19 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     pub(crate) async fn start(pool: &AnyPool) -> StoreResult<GroupCommit> {
-        let conn = pool.acquire().await?;
+        let mut conn = pool.acquire().await?;
+        exec(&mut conn, WRITER_PRAGMAS).await?;
         let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
         let stop = Arc::new(Notify::new());
-        tokio::spawn(writer(conn, pool.clone(), rx, Arc::clone(&stop)));
+        let restart = Arc::new(AtomicBool::new(false));
+        tokio::spawn(writer(
+            conn,
+            pool.clone(),
+            rx,
+            Arc::clone(&stop),
+            Arc::clone(&restart),
+        ));
+        tokio::spawn(checkpointer(pool.clone(), restart));
         Ok(GroupCommit { jobs, stop })
     }
 
@@ -127,6 +158,31 @@ impl GroupCommit {
     }
 }
 
+/// Checkpoints the WAL from a reader connection while the writer goes on: `PASSIVE` takes no
+/// lock a writer waits for. Once a checkpoint has caught up, the writer's next transaction
+/// starts the WAL over, so it stays small. Ends when the pool closes.
+async fn checkpointer(pool: AnyPool, restart: Arc<AtomicBool>) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if pool.is_closed() {
+            return;
+        }
+        let Ok(mut conn) = pool.acquire().await else {
+            return;
+        };
+        // (busy, frames in the WAL, frames copied); -1s when not in WAL mode.
+        let done: Result<(i64, i64, i64), sqlx::Error> =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&mut *conn)
+                .await;
+        match done {
+            Ok((_, frames, _)) if frames > RESTART_FRAMES => restart.store(true, Ordering::Release),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error.cause = %e, "SQLite checkpoint failed"),
+        }
+    }
+}
+
 /// One statement on the writer's connection. Boxed with an explicit lifetime: spawning the
 /// writer needs its futures to be `Send` for that exact borrow, which sqlx's generic
 /// executor bounds cannot prove on their own.
@@ -144,6 +200,7 @@ async fn writer(
     pool: AnyPool,
     mut rx: mpsc::Receiver<Job>,
     stop: Arc<Notify>,
+    restart: Arc<AtomicBool>,
 ) {
     loop {
         let first = tokio::select! {
@@ -153,6 +210,11 @@ async fn writer(
             },
             _ = stop.notified() => break,
         };
+        if restart.swap(false, Ordering::AcqRel) {
+            if let Err(e) = exec(&mut conn, RESTART_SQL).await {
+                tracing::warn!(error.cause = %e, "SQLite WAL restart failed");
+            }
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -165,7 +227,12 @@ async fn writer(
             tracing::error!(error.cause = %e, "SQLite batch failed");
             let _ = exec(&mut conn, "ROLLBACK").await;
             match pool.acquire().await {
-                Ok(fresh) => conn = fresh,
+                Ok(mut fresh) => {
+                    if let Err(e) = exec(&mut fresh, WRITER_PRAGMAS).await {
+                        tracing::error!(error.cause = %e, "cannot set up the SQLite writer");
+                    }
+                    conn = fresh
+                }
                 Err(e) => tracing::error!(error.cause = %e, "cannot reconnect the SQLite writer"),
             }
         }
