@@ -293,8 +293,32 @@ async fn add_commit(
     .bind(authored_at)
     .execute(&mut *c)
     .await?;
-    let key = change_key(c, repo_key, sha).await?;
-    recompute(c, repo_key, environment, &key).await
+    match change_key(c, repo_key, sha).await? {
+        // The commit has a carrier now (this one), so the change exists: set it from its
+        // earliest carrier in one statement, the common case of every ingested deploy.
+        ChangeKey::Commit(sha) => {
+            sqlx::query(
+                "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
+                     dora_deployment_id, started_at) \
+                 SELECT c.repo_key, c.environment_key, $4, c.dora_deployment_id, \
+                     (SELECT MIN(a.authored_at) FROM dora_commits a \
+                      WHERE a.repo_key = $1 AND a.sha = $3) \
+                 FROM dora_commits c WHERE c.repo_key = $1 AND c.environment_key = $2 \
+                     AND c.sha = $3 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1 \
+                 ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
+                     SET dora_deployment_id = excluded.dora_deployment_id, \
+                         started_at = excluded.started_at",
+            )
+            .bind(repo_key)
+            .bind(environment)
+            .bind(&sha)
+            .bind(ChangeKey::Commit(sha.clone()).text())
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        }
+        key => recompute(c, repo_key, environment, &key).await,
+    }
 }
 
 /// A change's key: its pull request when one is known for the commit, else the commit.
