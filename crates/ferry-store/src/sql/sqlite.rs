@@ -159,8 +159,9 @@ impl GroupCommit {
 }
 
 /// Checkpoints the WAL from a reader connection while the writer goes on: `PASSIVE` takes no
-/// lock a writer waits for. Once a checkpoint has caught up, the writer's next transaction
-/// starts the WAL over, so it stays small. Ends when the pool closes.
+/// lock a writer waits for. A WAL that has grown past [`RESTART_FRAMES`] (steady writes never
+/// let it start over by itself) is handed to the writer for [`RESTART_SQL`]. Ends when the
+/// pool closes.
 async fn checkpointer(pool: AnyPool, restart: Arc<AtomicBool>) {
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
