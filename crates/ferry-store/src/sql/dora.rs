@@ -293,32 +293,8 @@ async fn add_commit(
     .bind(authored_at)
     .execute(&mut *c)
     .await?;
-    match change_key(c, repo_key, sha).await? {
-        // The commit has a carrier now (this one), so the change exists: set it from its
-        // earliest carrier in one statement, the common case of every ingested deploy.
-        ChangeKey::Commit(sha) => {
-            sqlx::query(
-                "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
-                     dora_deployment_id, started_at) \
-                 SELECT c.repo_key, c.environment_key, $4, c.dora_deployment_id, \
-                     (SELECT MIN(a.authored_at) FROM dora_commits a \
-                      WHERE a.repo_key = $1 AND a.sha = $3) \
-                 FROM dora_commits c WHERE c.repo_key = $1 AND c.environment_key = $2 \
-                     AND c.sha = $3 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1 \
-                 ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
-                     SET dora_deployment_id = excluded.dora_deployment_id, \
-                         started_at = excluded.started_at",
-            )
-            .bind(repo_key)
-            .bind(environment)
-            .bind(&sha)
-            .bind(ChangeKey::Commit(sha.clone()).text())
-            .execute(&mut *c)
-            .await?;
-            Ok(())
-        }
-        key => recompute(c, repo_key, environment, &key).await,
-    }
+    let key = change_key(c, repo_key, sha).await?;
+    recompute(c, repo_key, environment, &key).await
 }
 
 /// A change's key: its pull request when one is known for the commit, else the commit.
@@ -357,75 +333,68 @@ async fn change_key(c: &mut AnyConnection, repo_key: &str, sha: &str) -> StoreRe
 }
 
 /// Sets the change's deployment to its earliest carrier (finish time, then id) and its start,
-/// or removes it when nothing carries it any more.
+/// or removes it when nothing carries it any more. One upsert from the earliest carrier (the
+/// case of every deploy that carries a commit); the delete only when that finds none.
 async fn recompute(
     c: &mut AnyConnection,
     repo_key: &str,
     environment: &str,
     key: &ChangeKey,
 ) -> StoreResult<()> {
+    const UPSERT: &str = "ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
+         SET dora_deployment_id = excluded.dora_deployment_id, started_at = excluded.started_at";
     let text = key.text();
-    let first: Option<(i64, Option<i64>)> = match key {
+    let set = match key {
         ChangeKey::Commit(sha) => {
-            sqlx::query_as(
-                "SELECT c.dora_deployment_id, \
+            sqlx::query(&format!(
+                "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
+                     dora_deployment_id, started_at) \
+                 SELECT c.repo_key, c.environment_key, $4, c.dora_deployment_id, \
                      (SELECT MIN(a.authored_at) FROM dora_commits a \
                       WHERE a.repo_key = $1 AND a.sha = $3) \
                  FROM dora_commits c WHERE c.repo_key = $1 AND c.environment_key = $2 \
-                     AND c.sha = $3 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1",
-            )
+                     AND c.sha = $3 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1 \
+                 {UPSERT}"
+            ))
             .bind(repo_key)
             .bind(environment)
             .bind(sha)
-            .fetch_optional(&mut *c)
+            .bind(&text)
+            .execute(&mut *c)
             .await?
         }
         ChangeKey::Pull { repo, number } => {
-            sqlx::query_as(
-                "SELECT c.dora_deployment_id, \
+            sqlx::query(&format!(
+                "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
+                     dora_deployment_id, started_at) \
+                 SELECT c.repo_key, c.environment_key, $5, c.dora_deployment_id, \
                      (SELECT pr.started_at FROM pull_requests pr \
                       WHERE pr.repo_id = $3 AND pr.number = $4) \
                  FROM dora_commits c JOIN pull_request_commits p \
                      ON p.repo_id = $3 AND p.number = $4 AND p.sha = c.sha \
                  WHERE c.repo_key = $1 AND c.environment_key = $2 \
-                 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1",
-            )
+                 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1 \
+                 {UPSERT}"
+            ))
             .bind(repo_key)
             .bind(environment)
             .bind(repo)
             .bind(number)
-            .fetch_optional(&mut *c)
+            .bind(&text)
+            .execute(&mut *c)
             .await?
         }
     };
-    match first {
-        Some((deployment, started)) => {
-            sqlx::query(
-                "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
-                     dora_deployment_id, started_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
-                     SET dora_deployment_id = excluded.dora_deployment_id, \
-                         started_at = excluded.started_at",
-            )
-            .bind(repo_key)
-            .bind(environment)
-            .bind(&text)
-            .bind(deployment)
-            .bind(started)
-            .execute(&mut *c)
-            .await?;
-        }
-        None => {
-            sqlx::query(
-                "DELETE FROM dora_changes WHERE repo_key = $1 AND environment_key = $2 \
-                 AND change_key = $3",
-            )
-            .bind(repo_key)
-            .bind(environment)
-            .bind(&text)
-            .execute(&mut *c)
-            .await?;
-        }
+    if set.rows_affected() == 0 {
+        sqlx::query(
+            "DELETE FROM dora_changes WHERE repo_key = $1 AND environment_key = $2 \
+             AND change_key = $3",
+        )
+        .bind(repo_key)
+        .bind(environment)
+        .bind(&text)
+        .execute(&mut *c)
+        .await?;
     }
     Ok(())
 }
@@ -661,18 +630,23 @@ impl DoraStore for SqlStore {
             let from_m = p.add(Bind::I64(from));
             let until_m = p.add(Bind::I64(until));
             let cond = match reason {
-                0 => format!("i.created_date >= {from_m} AND i.created_date < {until_m}"),
+                0 => format!(
+                    "i.incident = 1 AND i.created_date >= {from_m} AND i.created_date < {until_m}"
+                ),
                 1 => {
                     let prod = production_sql(q, &mut p);
                     format!(
-                        "i.created_date >= {until_m} AND NOT EXISTS (SELECT 1 \
+                        "i.incident = 1 AND i.created_date >= {until_m} AND NOT EXISTS (SELECT 1 \
                          FROM dora_deployments d WHERE d.finished_at >= {until_m} \
                          AND d.finished_at < i.created_date AND {prod} \
                          AND ((i.service_id IS NOT NULL AND d.service_id = i.service_id) \
                          OR (i.service_id IS NULL AND d.integration_id = i.integration_id)))"
                     )
                 }
-                2 => format!("i.resolution_date >= {from_m} AND i.resolution_date < {until_m}"),
+                2 => format!(
+                    "i.incident = 1 AND i.resolution_date >= {from_m} \
+                     AND i.resolution_date < {until_m}"
+                ),
                 // Naming a deployment: one statement per kind, each driven by its partial
                 // index of the (few) incidents that name one. The `+`s keep SQLite off the
                 // `incident` indexes, which hold every incident, and off walking the
@@ -686,11 +660,7 @@ impl DoraStore for SqlStore {
                      AND +di.finished_at >= {from_m} AND +di.finished_at < {until_m}"
                 ),
             };
-            let mut w = if reason >= 3 {
-                vec![cond]
-            } else {
-                vec!["i.incident = 1".to_owned(), cond]
-            };
+            let mut w = vec![cond];
             if of_services {
                 w.push(services_in("i.service_id", q, &mut p));
             } else if !q.services.is_empty() {

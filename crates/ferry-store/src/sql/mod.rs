@@ -111,7 +111,7 @@ impl SqlStore {
         mirror: webhooks::Mirror,
     ) -> StoreResult<StatusCreated> {
         let targets = Arc::clone(&self.targets);
-        let created = self
+        let (created, queued) = self
             .write(move |c| {
                 Box::pin(async move {
                     let dep: Option<DeploymentRow> = sqlx::query_as(&format!(
@@ -208,10 +208,8 @@ impl SqlStore {
                 })
             })
             .await?;
-        if created.1 .0 {
-            self.outbox.notify_one();
-        }
-        Ok(created.0)
+        self.wake_outbox(queued);
+        Ok(created)
     }
 
     fn is_postgres(&self) -> bool {
@@ -249,6 +247,14 @@ impl SqlStore {
             tx.commit().await?;
         }
         result
+    }
+
+    /// Wakes the outbox worker after a commit that queued deliveries (and only then: a claim
+    /// is a write of its own).
+    fn wake_outbox(&self, queued: webhooks::Queued) {
+        if queued.0 {
+            self.outbox.notify_one();
+        }
     }
 
     /// [`write`](Self::write) for a change to what events are delivered to (subscriptions,
@@ -765,7 +771,7 @@ fn deployment_where(filter: &DeploymentFilter) -> Where {
 impl DeploymentStore for SqlStore {
     async fn create_deployment(&self, new: NewDeployment) -> StoreResult<Deployment> {
         let targets = Arc::clone(&self.targets);
-        let created = self
+        let (created, queued) = self
             .write(move |c| {
                 Box::pin(async move {
                     // `[]` checks nothing: skip the read, it is most of a deploy bot's creates.
@@ -792,10 +798,8 @@ impl DeploymentStore for SqlStore {
                 })
             })
             .await?;
-        if created.1 .0 {
-            self.outbox.notify_one();
-        }
-        Ok(created.0)
+        self.wake_outbox(queued);
+        Ok(created)
     }
 
     async fn deployment(&self, repo: RepoId, id: DeploymentId) -> StoreResult<Option<Deployment>> {

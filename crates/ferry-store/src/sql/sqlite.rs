@@ -103,8 +103,7 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     pub(crate) async fn start(pool: &AnyPool) -> StoreResult<GroupCommit> {
-        let mut conn = pool.acquire().await?;
-        exec(&mut conn, WRITER_PRAGMAS).await?;
+        let conn = writer_connection(pool).await?;
         let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
         let stop = Arc::new(Notify::new());
         let restart = Arc::new(AtomicBool::new(false));
@@ -156,6 +155,13 @@ impl GroupCommit {
             .await
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
     }
+}
+
+/// A pool connection set up as the writer's ([`WRITER_PRAGMAS`]).
+async fn writer_connection(pool: &AnyPool) -> StoreResult<PoolConnection<Any>> {
+    let mut conn = pool.acquire().await?;
+    exec(&mut conn, WRITER_PRAGMAS).await?;
+    Ok(conn)
 }
 
 /// Checkpoints the WAL from a reader connection while the writer goes on: `PASSIVE` takes no
@@ -227,13 +233,8 @@ async fn writer(
             // The connection may be broken: take a fresh one for the next batch.
             tracing::error!(error.cause = %e, "SQLite batch failed");
             let _ = exec(&mut conn, "ROLLBACK").await;
-            match pool.acquire().await {
-                Ok(mut fresh) => {
-                    if let Err(e) = exec(&mut fresh, WRITER_PRAGMAS).await {
-                        tracing::error!(error.cause = %e, "cannot set up the SQLite writer");
-                    }
-                    conn = fresh
-                }
+            match writer_connection(&pool).await {
+                Ok(fresh) => conn = fresh,
                 Err(e) => tracing::error!(error.cause = %e, "cannot reconnect the SQLite writer"),
             }
         }

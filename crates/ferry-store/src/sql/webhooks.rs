@@ -68,13 +68,13 @@ impl Targets {
             SOME => return Ok(true),
             _ => {}
         }
-        let (hooks, mirrors): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM webhooks WHERE active = 1), \
-                    (SELECT COUNT(*) FROM repos WHERE github_mirror = 1)",
+        let some: bool = sqlx::query_scalar::<_, i64>(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE active = 1) \
+                 OR EXISTS (SELECT 1 FROM repos WHERE github_mirror = 1) THEN 1 ELSE 0 END",
         )
         .fetch_one(&mut *c)
-        .await?;
-        let some = hooks > 0 || mirrors > 0;
+        .await?
+            == 1;
         // A `forget` that ran meanwhile wins: only an unknown state is filled in.
         let _ = self.state.compare_exchange(
             UNKNOWN,
@@ -90,14 +90,14 @@ impl Targets {
 /// when the repository is mirrored there (target `github`, `webhook_id` 0).
 pub(crate) async fn enqueue(
     c: &mut AnyConnection,
-    targets: &Targets,
+    known: &Targets,
     event: HookEvent,
     repo: RepoId,
     deployment: DeploymentId,
     status: Option<StatusId>,
     mirror: Mirror,
 ) -> StoreResult<Queued> {
-    if !targets.may_exist(c).await? {
+    if !known.may_exist(c).await? {
         return Ok(Queued(false));
     }
     let targets: Vec<(i64, String)> = sqlx::query_as(
@@ -1189,7 +1189,7 @@ impl GithubStore for SqlStore {
     ) -> StoreResult<AutoDeploy> {
         let pg = self.is_postgres();
         let targets = Arc::clone(&self.targets);
-        let advanced = self
+        let (advanced, queued) = self
             .write(move |c| {
                 Box::pin(async move {
                     if pg {
@@ -1202,7 +1202,7 @@ impl GithubStore for SqlStore {
                     }
                     let auto = load_auto(c, id).await?;
                     if auto.state != AutoDeployState::Waiting {
-                        return Ok((auto, false));
+                        return Ok((auto, Queued(false)));
                     }
                     let latest = super::latest_contexts(&mut *c, auto.repo_id, &auto.sha).await?;
                     let latest: Vec<(String, CommitState)> =
@@ -1214,7 +1214,7 @@ impl GithubStore for SqlStore {
                     {
                         let detail = "waiting for CI: no status or check reported yet";
                         settle_auto(c, id, AutoDeployState::Waiting, None, detail).await?;
-                        return Ok((load_auto(c, id).await?, false));
+                        return Ok((load_auto(c, id).await?, Queued(false)));
                     }
                     if let Err(checked) =
                         check_required_contexts(&deployment.required_contexts, &latest)
@@ -1241,7 +1241,7 @@ impl GithubStore for SqlStore {
                             );
                             settle_auto(c, id, AutoDeployState::Failed, None, &detail).await?;
                         }
-                        return Ok((load_auto(c, id).await?, false));
+                        return Ok((load_auto(c, id).await?, Queued(false)));
                     }
                     let created = super::insert_deployment(c, &deployment).await?;
                     let queued = enqueue(
@@ -1262,14 +1262,12 @@ impl GithubStore for SqlStore {
                         &format!("deployment {} created", created.id.get()),
                     )
                     .await?;
-                    Ok((load_auto(c, id).await?, queued.0))
+                    Ok((load_auto(c, id).await?, queued))
                 })
             })
             .await?;
-        if advanced.1 {
-            self.outbox.notify_one();
-        }
-        Ok(advanced.0)
+        self.wake_outbox(queued);
+        Ok(advanced)
     }
 
     async fn github_deployment_id(&self, deployment: DeploymentId) -> StoreResult<Option<i64>> {
