@@ -17,6 +17,7 @@
 //! The metric rules themselves live in `ferry_domain::dora`; [`DoraStore::dora_facts`] only
 //! selects the rows a report needs.
 
+use super::exec::Exec;
 use super::ingest::{bind_all_as, bind_all_scalar, IssueRow, Params, ISSUE_COLS, ISSUE_FROM};
 use super::{b, Bind, SqlStore};
 use crate::model::*;
@@ -35,17 +36,15 @@ use sqlx::AnyConnection;
 /// rows in different orders and deadlock. Every DORA write first takes a transaction-scoped
 /// advisory lock per repository key it touches, in sorted order; nothing else holds a
 /// DORA row before taking them, so writers of one repository queue instead.
-async fn lock_repos(c: &mut AnyConnection, repo_keys: &[&str]) -> StoreResult<()> {
-    if c.backend_name() != "PostgreSQL" {
+async fn lock_repos(c: &mut dyn Exec, repo_keys: &[&str]) -> StoreResult<()> {
+    if !c.is_postgres() {
         return Ok(());
     }
     let mut keys: Vec<i64> = repo_keys.iter().map(|k| lock_key(k)).collect();
     keys.sort_unstable();
     keys.dedup();
     for k in keys {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(k)
-            .execute(&mut *c)
+        c.rows("SELECT pg_advisory_xact_lock($1)", &[k.into()])
             .await?;
     }
     Ok(())
@@ -178,7 +177,7 @@ pub(super) fn ingested_repo_key(
 
 /// Records (or, for a re-post, replaces) a successful ingested deploy.
 pub(super) async fn record_ingested(
-    c: &mut AnyConnection,
+    c: &mut dyn Exec,
     success: Success,
     replacing: bool,
 ) -> StoreResult<()> {
@@ -190,7 +189,7 @@ pub(super) async fn record_ingested(
     insert(c, success).await
 }
 
-async fn insert(c: &mut AnyConnection, mut s: Success) -> StoreResult<()> {
+async fn insert(c: &mut dyn Exec, mut s: Success) -> StoreResult<()> {
     let keys: Vec<&str> = s.heads.iter().map(|h| h.repo_key.as_str()).collect();
     lock_repos(c, &keys).await?;
     for h in &mut s.heads {
@@ -200,57 +199,63 @@ async fn insert(c: &mut AnyConnection, mut s: Success) -> StoreResult<()> {
     let mut mirrored = false;
     for h in &s.heads {
         if let Some(repo) = h.repo_id {
-            let has: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM repos WHERE id = $1 AND git_url IS NOT NULL AND git_url <> ''",
-            )
-            .bind(repo)
-            .fetch_optional(&mut *c)
-            .await?;
+            let has = c
+                .row(
+                    "SELECT id FROM repos WHERE id = $1 AND git_url IS NOT NULL AND git_url <> ''",
+                    &[repo.into()],
+                )
+                .await?;
             mirrored |= has.is_some();
         }
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO dora_deployments (api_deployment_id, ingested_deployment_id, service_id, \
-             integration_id, environment_key, production, finished_at, pending) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(s.api)
-    .bind(s.ingested)
-    .bind(s.service)
-    .bind(s.integration)
-    .bind(&environment)
-    .bind(b(s.production))
-    .bind(s.finished_at)
-    .bind(b(mirrored))
-    .fetch_one(&mut *c)
-    .await?;
-    for h in &s.heads {
-        let added = sqlx::query(
-            "INSERT INTO dora_heads (dora_deployment_id, repo_key, environment_key, sha, repo_id, \
-                 finished_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (dora_deployment_id, repo_key) DO NOTHING",
+    let id = c
+        .opt_int(
+            "INSERT INTO dora_deployments (api_deployment_id, ingested_deployment_id, service_id, \
+                 integration_id, environment_key, production, finished_at, pending) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            &[
+                s.api.into(),
+                s.ingested.into(),
+                s.service.into(),
+                s.integration.into(),
+                (&environment).into(),
+                b(s.production).into(),
+                s.finished_at.into(),
+                b(mirrored).into(),
+            ],
         )
-        .bind(id)
-        .bind(&h.repo_key)
-        .bind(&environment)
-        .bind(&h.sha)
-        .bind(h.repo_id)
-        .bind(s.finished_at)
-        .execute(&mut *c)
-        .await?;
-        if added.rows_affected() > 0 && mirrored {
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    for h in &s.heads {
+        let added = c
+            .run(
+                "INSERT INTO dora_heads (dora_deployment_id, repo_key, environment_key, sha, \
+                     repo_id, finished_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (dora_deployment_id, repo_key) DO NOTHING",
+                &[
+                    id.into(),
+                    (&h.repo_key).into(),
+                    (&environment).into(),
+                    (&h.sha).into(),
+                    h.repo_id.into(),
+                    s.finished_at.into(),
+                ],
+            )
+            .await?;
+        if added > 0 && mirrored {
             // A deploy that arrives late becomes the `prev` of the next one: walk that again
             // (the first deployment of a repository walked only its own commit).
-            sqlx::query(
+            c.run(
                 "UPDATE dora_deployments SET pending = 1 WHERE id IN (SELECT dora_deployment_id \
                  FROM dora_heads WHERE repo_key = $1 AND environment_key = $2 \
                  AND (finished_at > $3 OR (finished_at = $3 AND dora_deployment_id > $4)))",
+                &[
+                    (&h.repo_key).into(),
+                    (&environment).into(),
+                    s.finished_at.into(),
+                    id.into(),
+                ],
             )
-            .bind(&h.repo_key)
-            .bind(&environment)
-            .bind(s.finished_at)
-            .bind(id)
-            .execute(&mut *c)
             .await?;
         }
         for (sha, authored) in &h.named {
@@ -271,7 +276,7 @@ async fn insert(c: &mut AnyConnection, mut s: Success) -> StoreResult<()> {
 
 /// Records that deployment `dora_id` carried `sha`, then recomputes the change it belongs to.
 async fn add_commit(
-    c: &mut AnyConnection,
+    c: &mut dyn Exec,
     dora_id: i64,
     repo_key: &str,
     environment: &str,
@@ -279,19 +284,20 @@ async fn add_commit(
     sha: &str,
     authored_at: Option<i64>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    c.run(
         "INSERT INTO dora_commits (repo_key, environment_key, sha, dora_deployment_id, \
              finished_at, authored_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (repo_key, environment_key, sha, dora_deployment_id) DO UPDATE \
              SET authored_at = COALESCE(dora_commits.authored_at, excluded.authored_at)",
+        &[
+            repo_key.into(),
+            environment.into(),
+            sha.into(),
+            dora_id.into(),
+            finished_at.into(),
+            authored_at.into(),
+        ],
     )
-    .bind(repo_key)
-    .bind(environment)
-    .bind(sha)
-    .bind(dora_id)
-    .bind(finished_at)
-    .bind(authored_at)
-    .execute(&mut *c)
     .await?;
     let key = change_key(c, repo_key, sha).await?;
     recompute(c, repo_key, environment, &key).await
@@ -316,15 +322,14 @@ fn registered_repo(repo_key: &str) -> Option<i64> {
     repo_key.strip_prefix("r:").and_then(|id| id.parse().ok())
 }
 
-async fn change_key(c: &mut AnyConnection, repo_key: &str, sha: &str) -> StoreResult<ChangeKey> {
+async fn change_key(c: &mut dyn Exec, repo_key: &str, sha: &str) -> StoreResult<ChangeKey> {
     if let Some(repo) = registered_repo(repo_key) {
-        let number: Option<i64> = sqlx::query_scalar(
-            "SELECT number FROM pull_request_commits WHERE repo_id = $1 AND sha = $2",
-        )
-        .bind(repo)
-        .bind(sha)
-        .fetch_optional(&mut *c)
-        .await?;
+        let number = c
+            .opt_int(
+                "SELECT number FROM pull_request_commits WHERE repo_id = $1 AND sha = $2",
+                &[repo.into(), sha.into()],
+            )
+            .await?;
         if let Some(number) = number {
             return Ok(ChangeKey::Pull { repo, number });
         }
@@ -336,17 +341,15 @@ async fn change_key(c: &mut AnyConnection, repo_key: &str, sha: &str) -> StoreRe
 /// or removes it when nothing carries it any more. One upsert from the earliest carrier (the
 /// case of every deploy that carries a commit); the delete only when that finds none.
 async fn recompute(
-    c: &mut AnyConnection,
+    c: &mut dyn Exec,
     repo_key: &str,
     environment: &str,
     key: &ChangeKey,
 ) -> StoreResult<()> {
-    const UPSERT: &str = "ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
-         SET dora_deployment_id = excluded.dora_deployment_id, started_at = excluded.started_at";
     let text = key.text();
     let set = match key {
         ChangeKey::Commit(sha) => {
-            sqlx::query(&format!(
+            c.run(
                 "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
                      dora_deployment_id, started_at) \
                  SELECT c.repo_key, c.environment_key, $4, c.dora_deployment_id, \
@@ -354,17 +357,20 @@ async fn recompute(
                       WHERE a.repo_key = $1 AND a.sha = $3) \
                  FROM dora_commits c WHERE c.repo_key = $1 AND c.environment_key = $2 \
                      AND c.sha = $3 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1 \
-                 {UPSERT}"
-            ))
-            .bind(repo_key)
-            .bind(environment)
-            .bind(sha)
-            .bind(&text)
-            .execute(&mut *c)
+                 ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
+                 SET dora_deployment_id = excluded.dora_deployment_id, \
+                     started_at = excluded.started_at",
+                &[
+                    repo_key.into(),
+                    environment.into(),
+                    sha.into(),
+                    (&text).into(),
+                ],
+            )
             .await?
         }
         ChangeKey::Pull { repo, number } => {
-            sqlx::query(&format!(
+            c.run(
                 "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
                      dora_deployment_id, started_at) \
                  SELECT c.repo_key, c.environment_key, $5, c.dora_deployment_id, \
@@ -374,26 +380,26 @@ async fn recompute(
                      ON p.repo_id = $3 AND p.number = $4 AND p.sha = c.sha \
                  WHERE c.repo_key = $1 AND c.environment_key = $2 \
                  ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1 \
-                 {UPSERT}"
-            ))
-            .bind(repo_key)
-            .bind(environment)
-            .bind(repo)
-            .bind(number)
-            .bind(&text)
-            .execute(&mut *c)
+                 ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
+                 SET dora_deployment_id = excluded.dora_deployment_id, \
+                     started_at = excluded.started_at",
+                &[
+                    repo_key.into(),
+                    environment.into(),
+                    (*repo).into(),
+                    (*number).into(),
+                    (&text).into(),
+                ],
+            )
             .await?
         }
     };
-    if set.rows_affected() == 0 {
-        sqlx::query(
+    if set == 0 {
+        c.run(
             "DELETE FROM dora_changes WHERE repo_key = $1 AND environment_key = $2 \
              AND change_key = $3",
+            &[repo_key.into(), environment.into(), (&text).into()],
         )
-        .bind(repo_key)
-        .bind(environment)
-        .bind(&text)
-        .execute(&mut *c)
         .await?;
     }
     Ok(())
@@ -401,43 +407,51 @@ async fn recompute(
 
 /// Drops a deployment from DORA (it is no longer a success) and hands its changes to the
 /// next carriers.
-pub(super) async fn forget(c: &mut AnyConnection, source: Source) -> StoreResult<()> {
+pub(super) async fn forget(c: &mut dyn Exec, source: Source) -> StoreResult<()> {
     let (column, id) = source.column();
-    let dora_id: Option<i64> = sqlx::query_scalar(&format!(
-        "SELECT id FROM dora_deployments WHERE {column} = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *c)
-    .await?;
+    let dora_id = c
+        .opt_int(
+            &format!("SELECT id FROM dora_deployments WHERE {column} = $1"),
+            &[id.into()],
+        )
+        .await?;
     let Some(dora_id) = dora_id else {
         return Ok(());
     };
-    let heads: Vec<String> =
-        sqlx::query_scalar("SELECT repo_key FROM dora_heads WHERE dora_deployment_id = $1")
-            .bind(dora_id)
-            .fetch_all(&mut *c)
-            .await?;
+    let heads = c
+        .rows(
+            "SELECT repo_key FROM dora_heads WHERE dora_deployment_id = $1",
+            &[dora_id.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<StoreResult<Vec<String>>>()?;
     lock_repos(c, &heads.iter().map(String::as_str).collect::<Vec<_>>()).await?;
-    let carried: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT repo_key, environment_key, sha FROM dora_commits WHERE dora_deployment_id = $1",
-    )
-    .bind(dora_id)
-    .fetch_all(&mut *c)
-    .await?;
+    let carried = c
+        .rows(
+            "SELECT repo_key, environment_key, sha FROM dora_commits \
+             WHERE dora_deployment_id = $1",
+            &[dora_id.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)))
+        .collect::<StoreResult<Vec<(String, String, String)>>>()?;
     // Children first: SQLite and PostgreSQL both cascade, but explicit deletes keep the
     // order obvious and do not depend on the foreign-key pragma.
     for table in ["dora_changes", "dora_commits", "dora_heads"] {
-        sqlx::query(&format!(
-            "DELETE FROM {table} WHERE dora_deployment_id = $1"
-        ))
-        .bind(dora_id)
-        .execute(&mut *c)
+        c.run(
+            &format!("DELETE FROM {table} WHERE dora_deployment_id = $1"),
+            &[dora_id.into()],
+        )
         .await?;
     }
-    sqlx::query("DELETE FROM dora_deployments WHERE id = $1")
-        .bind(dora_id)
-        .execute(&mut *c)
-        .await?;
+    c.run(
+        "DELETE FROM dora_deployments WHERE id = $1",
+        &[dora_id.into()],
+    )
+    .await?;
     for (repo_key, environment, sha) in carried {
         let key = change_key(c, &repo_key, &sha).await?;
         recompute(c, &repo_key, &environment, &key).await?;

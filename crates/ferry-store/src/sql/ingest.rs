@@ -12,6 +12,7 @@
 //! service), so two posts never wait on each other in opposite orders and numbers have no
 //! gap or repeat.
 
+use super::exec::Exec;
 use super::rows::DeploymentRow;
 use super::{b, count_of, Bind, SqlStore, DEPLOYMENT_COLS};
 use crate::model::*;
@@ -469,28 +470,25 @@ async fn attach_alias(
 }
 
 /// Makes the counter of `scope` at least `n`.
-async fn raise_counter(conn: &mut AnyConnection, scope: &str, n: i64) -> StoreResult<()> {
-    sqlx::query(
+async fn raise_counter(conn: &mut dyn Exec, scope: &str, n: i64) -> StoreResult<()> {
+    conn.run(
         "INSERT INTO deploy_counters (scope, n) VALUES ($1, $2) ON CONFLICT (scope) DO UPDATE \
          SET n = CASE WHEN excluded.n > deploy_counters.n THEN excluded.n ELSE deploy_counters.n END",
+        &[scope.into(), n.into()],
     )
-    .bind(scope)
-    .bind(n)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// The next generated number of `scope`.
-async fn next_number(conn: &mut AnyConnection, scope: &str) -> StoreResult<i64> {
-    let n: i64 = sqlx::query_scalar(
+async fn next_number(conn: &mut dyn Exec, scope: &str) -> StoreResult<i64> {
+    conn.opt_int(
         "INSERT INTO deploy_counters (scope, n) VALUES ($1, 1) ON CONFLICT (scope) DO UPDATE \
          SET n = deploy_counters.n + 1 RETURNING n",
+        &[scope.into()],
     )
-    .bind(scope)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n)
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 /// Replaces the aliases and repositories of `service` as `input` asks.
@@ -618,41 +616,53 @@ async fn load_ingested(
 
 /// The registered repository and its first service, for a commit's repository URL.
 async fn repo_of_url(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Exec,
     url: &str,
 ) -> StoreResult<Option<(RepoId, RepoSlug, Option<i64>)>> {
     let Some(key) = repo_key_from_url(url) else {
         return Ok(None);
     };
-    let row: Option<(i64, String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT r.id, r.owner, r.name, \
-                (SELECT MIN(sr.service_id) FROM service_repos sr WHERE sr.repo_id = r.id) \
-         FROM repos r WHERE r.full_name_key = $1",
-    )
-    .bind(&key)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|(id, owner, name, service)| Ok((RepoId(id), RepoSlug::new(&owner, &name)?, service)))
-        .transpose()
+    let row = conn
+        .row(
+            "SELECT r.id, r.owner, r.name, \
+                    (SELECT MIN(sr.service_id) FROM service_repos sr WHERE sr.repo_id = r.id) \
+             FROM repos r WHERE r.full_name_key = $1",
+            &[(&key).into()],
+        )
+        .await?;
+    row.map(|r| {
+        let slug = RepoSlug::new(&r.text(1)?, &r.text(2)?)?;
+        Ok((RepoId(r.int(0)?), slug, r.opt_int(3)?))
+    })
+    .transpose()
 }
 
-async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> StoreResult<Ingested> {
+/// What [`ingest_rows`] did: done, or updated a deploy the caller reads back.
+enum Step {
+    Done(Box<Ingested>),
+    Updated(i64),
+}
+
+/// Records one ingested deploy (written against [`Exec`]: on SQLite it runs on the writer's
+/// direct connection). A re-posted DevLake deploy ([`OnRepeat::Update`]) ends as
+/// [`Step::Updated`]: reading it back is [`ingest`]'s.
+async fn ingest_rows(conn: &mut dyn Exec, mut new: NewIngestedDeployment) -> StoreResult<Step> {
     let now = Timestamp::now().unix();
     // The service: by alias (OpsLevel), else through the commits' repositories (DevLake).
     let alias_key = new.service_alias.as_ref().map(ServiceAlias::key);
     let mut service: Option<i64> = None;
     let mut service_name: Option<String> = None;
     if let Some(key) = &alias_key {
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "SELECT a.service_id, s.name FROM service_aliases a \
-             JOIN services s ON s.id = a.service_id WHERE a.alias_key = $1",
-        )
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some((id, name)) = row {
-            service = Some(id);
-            service_name = Some(name);
+        let row = conn
+            .row(
+                "SELECT a.service_id, s.name FROM service_aliases a \
+                 JOIN services s ON s.id = a.service_id WHERE a.alias_key = $1",
+                &[key.into()],
+            )
+            .await?;
+        if let Some(row) = row {
+            service = Some(row.int(0)?);
+            service_name = Some(row.text(1)?);
         }
     }
     let mut repo_ids = Vec::with_capacity(new.commits.len());
@@ -674,13 +684,14 @@ async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> Sto
     }
 
     let existing: Option<i64> = match (&new.external_key, new.on_repeat) {
-        (Some(key), OnRepeat::Update) => sqlx::query_scalar(
-            "SELECT id FROM ingested_deployments WHERE integration_id = $1 AND external_key = $2",
-        )
-        .bind(new.integration_id.get())
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?,
+        (Some(key), OnRepeat::Update) => {
+            conn.opt_int(
+                "SELECT id FROM ingested_deployments \
+                 WHERE integration_id = $1 AND external_key = $2",
+                &[new.integration_id.get().into(), key.into()],
+            )
+            .await?
+        }
         _ => None,
     };
     let conflict = match new.on_repeat {
@@ -696,36 +707,41 @@ async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> Sto
              updated_at = excluded.updated_at"
         }
     };
-    let id: Option<i64> = sqlx::query_scalar(&format!(
-        "INSERT INTO ingested_deployments (integration_id, source, external_key, service_id, \
-             service_alias, service_alias_key, deploy_number, environment, name, description, \
-             result, deployer_name, deployer_email, deployer_id, deploy_url, started_at, \
-             finished_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) \
-         ON CONFLICT (integration_id, external_key) {conflict} RETURNING id"
-    ))
-    .bind(new.integration_id.get())
-    .bind(new.source.as_str())
-    .bind(new.external_key.as_deref())
-    .bind(service)
-    .bind(new.service_alias.as_ref().map(ServiceAlias::as_str))
-    .bind(alias_key.as_deref())
-    .bind(new.deploy_number.as_deref())
-    .bind(&new.environment)
-    .bind(new.name.as_deref())
-    .bind(new.description.as_deref())
-    .bind(new.result.as_str())
-    .bind(new.deployer_name.as_deref())
-    .bind(new.deployer_email.as_deref())
-    .bind(new.deployer_id.as_deref())
-    .bind(new.deploy_url.as_deref())
-    .bind(new.started_at.unix())
-    .bind(new.finished_at.unix())
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let id = conn
+        .opt_int(
+            &format!(
+                "INSERT INTO ingested_deployments (integration_id, source, external_key, \
+                     service_id, service_alias, service_alias_key, deploy_number, environment, \
+                     name, description, result, deployer_name, deployer_email, deployer_id, \
+                     deploy_url, started_at, finished_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                     $17, $18, $18) \
+                 ON CONFLICT (integration_id, external_key) {conflict} RETURNING id"
+            ),
+            &[
+                new.integration_id.get().into(),
+                new.source.as_str().into(),
+                new.external_key.as_deref().into(),
+                service.into(),
+                new.service_alias.as_ref().map(ServiceAlias::as_str).into(),
+                alias_key.as_deref().into(),
+                new.deploy_number.as_deref().into(),
+                (&new.environment).into(),
+                new.name.as_deref().into(),
+                new.description.as_deref().into(),
+                new.result.as_str().into(),
+                new.deployer_name.as_deref().into(),
+                new.deployer_email.as_deref().into(),
+                new.deployer_id.as_deref().into(),
+                new.deploy_url.as_deref().into(),
+                new.started_at.unix().into(),
+                new.finished_at.unix().into(),
+                now.into(),
+            ],
+        )
+        .await?;
     let Some(id) = id else {
-        return Ok(Ingested::Duplicate);
+        return Ok(Step::Done(Box::new(Ingested::Duplicate)));
     };
 
     // The deploy number: counted per service, or per alias until a service takes it.
@@ -738,11 +754,11 @@ async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> Sto
         match new.deploy_number.as_deref() {
             None if new.generate_number => {
                 let n = next_number(conn, scope).await?.to_string();
-                sqlx::query("UPDATE ingested_deployments SET deploy_number = $1 WHERE id = $2")
-                    .bind(&n)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+                conn.run(
+                    "UPDATE ingested_deployments SET deploy_number = $1 WHERE id = $2",
+                    &[(&n).into(), id.into()],
+                )
+                .await?;
                 new.deploy_number = Some(n);
             }
             Some(given) => {
@@ -762,35 +778,41 @@ async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> Sto
              authored_at = excluded.authored_at, author = excluded.author"
         }
     };
+    let insert_commit = format!(
+        "INSERT INTO ingested_commits (deployment_id, repo_url, sha, repo_id, ref_name, \
+             message, name, authored_at, author) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (deployment_id, repo_url, sha) {upsert_commit}"
+    );
     for (commit, repo_id) in new.commits.iter().zip(&repo_ids) {
-        sqlx::query(&format!(
-            "INSERT INTO ingested_commits (deployment_id, repo_url, sha, repo_id, ref_name, \
-                 message, name, authored_at, author) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (deployment_id, repo_url, sha) {upsert_commit}"
-        ))
-        .bind(id)
-        .bind(&commit.repo_url)
-        .bind(&commit.sha)
-        .bind(repo_id.map(RepoId::get))
-        .bind(commit.ref_name.as_deref())
-        .bind(commit.message.as_deref())
-        .bind(commit.name.as_deref())
-        .bind(commit.authored_at.map(Timestamp::unix))
-        .bind(commit.author.as_deref())
-        .execute(&mut *conn)
+        conn.run(
+            &insert_commit,
+            &[
+                id.into(),
+                (&commit.repo_url).into(),
+                (&commit.sha).into(),
+                repo_id.map(RepoId::get).into(),
+                commit.ref_name.as_deref().into(),
+                commit.message.as_deref().into(),
+                commit.name.as_deref().into(),
+                commit.authored_at.map(Timestamp::unix).into(),
+                commit.author.as_deref().into(),
+            ],
+        )
         .await?;
     }
 
     if new.result == DeployResult::Success {
         // A re-post keeps the commits it does not repeat: DORA sees all the deploy has.
         let commits: Vec<(String, String, Option<i64>, Option<i64>)> = if existing.is_some() {
-            sqlx::query_as(
+            conn.rows(
                 "SELECT repo_url, sha, repo_id, authored_at FROM ingested_commits \
                  WHERE deployment_id = $1 ORDER BY repo_url, sha",
+                &[id.into()],
             )
-            .bind(id)
-            .fetch_all(&mut *conn)
             .await?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?, r.opt_int(2)?, r.opt_int(3)?)))
+            .collect::<StoreResult<_>>()?
         } else {
             new.commits
                 .iter()
@@ -832,34 +854,34 @@ async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> Sto
     }
 
     if existing.is_some() {
-        let mut loaded = load_ingested(conn, &[id]).await?;
-        let deployment = loaded.remove(&id).ok_or(StoreError::NotFound)?;
-        return Ok(Ingested::Updated { deployment });
+        return Ok(Step::Updated(id));
     }
 
     let service_matched = service.is_some() || alias_key.is_none();
     if let (None, Some(key), Some(alias)) = (service, &alias_key, &new.service_alias) {
-        sqlx::query(
+        conn.run(
             "INSERT INTO service_suggestions (alias_key, alias, integration_id, deploy_count, \
                  dismissed, first_seen, last_seen) VALUES ($1, $2, $3, 1, 0, $4, $4) \
              ON CONFLICT (alias_key) DO UPDATE SET \
                  deploy_count = service_suggestions.deploy_count + 1, last_seen = $4",
+            &[
+                key.into(),
+                alias.as_str().into(),
+                new.integration_id.get().into(),
+                now.into(),
+            ],
         )
-        .bind(key)
-        .bind(alias.as_str())
-        .bind(new.integration_id.get())
-        .bind(now)
-        .execute(&mut *conn)
         .await?;
     }
     // Found through a repository: the name is not known yet.
     let service_name: Option<String> = match (service, service_name) {
-        (Some(s), None) => {
-            sqlx::query_scalar("SELECT name FROM services WHERE id = $1")
-                .bind(s)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
+        (Some(s), None) => match conn
+            .row("SELECT name FROM services WHERE id = $1", &[s.into()])
+            .await?
+        {
+            Some(row) => Some(row.text(0)?),
+            None => None,
+        },
         (_, name) => name,
     };
     let deployment = IngestedDeployment {
@@ -885,10 +907,33 @@ async fn ingest(conn: &mut AnyConnection, mut new: NewIngestedDeployment) -> Sto
         created_at: Timestamp::from_unix(now),
         updated_at: Timestamp::from_unix(now),
     };
-    Ok(Ingested::Created {
+    Ok(Step::Done(Box::new(Ingested::Created {
         deployment,
         service_matched,
-    })
+    })))
+}
+
+/// [`ingest_rows`] with a re-posted deploy read back.
+async fn ingest(conn: &mut AnyConnection, new: NewIngestedDeployment) -> StoreResult<Ingested> {
+    match ingest_rows(conn, new).await? {
+        Step::Done(done) => Ok(*done),
+        Step::Updated(id) => {
+            let mut loaded = load_ingested(conn, &[id]).await?;
+            let deployment = loaded.remove(&id).ok_or(StoreError::NotFound)?;
+            Ok(Ingested::Updated { deployment })
+        }
+    }
+}
+
+/// [`ingest_rows`] for deploys never updated in place ([`OnRepeat::KeepFirst`]): what the
+/// direct connection runs.
+async fn ingest_new(conn: &mut dyn Exec, new: NewIngestedDeployment) -> StoreResult<Ingested> {
+    match ingest_rows(conn, new).await? {
+        Step::Done(done) => Ok(*done),
+        Step::Updated(_) => Err(StoreError::Other(
+            "an updating ingest ran where it cannot be read back".into(),
+        )),
+    }
 }
 
 async fn issue_by_key(
@@ -1289,13 +1334,32 @@ impl IngestStore for SqlStore {
     }
 
     async fn ingest_deployment(&self, new: NewIngestedDeployment) -> StoreResult<Ingested> {
-        self.write(move |c| Box::pin(ingest(c, new))).await
+        match new.on_repeat {
+            OnRepeat::KeepFirst => {
+                self.write_direct(move |c| Box::pin(ingest_new(c, new)))
+                    .await
+            }
+            OnRepeat::Update => self.write(move |c| Box::pin(ingest(c, new))).await,
+        }
     }
 
     async fn ingest_deployments(
         &self,
         batch: Vec<NewIngestedDeployment>,
     ) -> StoreResult<Vec<Ingested>> {
+        if batch.iter().all(|n| n.on_repeat == OnRepeat::KeepFirst) {
+            return self
+                .write_direct(move |c| {
+                    Box::pin(async move {
+                        let mut out = Vec::with_capacity(batch.len());
+                        for new in batch {
+                            out.push(ingest_new(c, new).await?);
+                        }
+                        Ok(out)
+                    })
+                })
+                .await;
+        }
         self.write(move |c| {
             Box::pin(async move {
                 let mut out = Vec::with_capacity(batch.len());

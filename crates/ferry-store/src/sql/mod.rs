@@ -5,6 +5,7 @@
 //! surfaces as [`StoreError::Corrupt`] instead of a panic.
 
 mod dora;
+mod exec;
 mod ingest;
 mod postgres;
 mod rows;
@@ -64,17 +65,18 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub async fn connect(url: &str) -> StoreResult<SqlStore> {
     static DRIVERS: Once = Once::new();
     DRIVERS.call_once(sqlx::any::install_default_drivers);
-    let (backend, pool) = if url.starts_with("sqlite:") {
-        (Backend::Sqlite, sqlite::connect(url).await?)
+    let (backend, pool, file) = if url.starts_with("sqlite:") {
+        let (pool, file) = sqlite::connect(url).await?;
+        (Backend::Sqlite, pool, file)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        (Backend::Postgres, postgres::connect(url).await?)
+        (Backend::Postgres, postgres::connect(url).await?, None)
     } else {
         return Err(StoreError::Other(
             "unsupported database URL: use sqlite://PATH or postgres://…".into(),
         ));
     };
     let writer = match backend {
-        Backend::Sqlite => Some(sqlite::GroupCommit::start(&pool).await?),
+        Backend::Sqlite => Some(sqlite::GroupCommit::start(&pool, file.as_deref()).await?),
         Backend::Postgres => None,
     };
     Ok(SqlStore {
@@ -247,6 +249,19 @@ impl SqlStore {
             tx.commit().await?;
         }
         result
+    }
+
+    /// [`write`](Self::write) for a job written against [`exec::Exec`]: on SQLite it runs on
+    /// the writer's direct connection (no thread hand-off per statement).
+    async fn write_direct<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut dyn exec::Exec) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.run_direct(job).await,
+            None => self.write(move |c| job(c)).await,
+        }
     }
 
     /// Wakes the outbox worker after a commit that queued deliveries (and only then: a claim

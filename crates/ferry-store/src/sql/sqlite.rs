@@ -11,7 +11,15 @@
 //! account: [`checkpointer`] copies the WAL back from a reader connection, and asks the writer
 //! to start the WAL over once it is long. One `ferry serve` per SQLite file:
 //! several instances need PostgreSQL.
+//!
+//! The writer holds two connections to the file: sqlx's, for most jobs, and a direct one
+//! (`rusqlite`) for the jobs written against [`Exec`] (ingestion), where a statement is a
+//! call on the writer's thread instead of two hand-offs to sqlx's worker thread (see
+//! `sql/exec.rs`). Only the writer writes, one transaction at a time, so the two never
+//! wait on each other: a batch mixing both kinds commits each run of one kind in turn, in
+//! the order the jobs came.
 
+use super::exec::{finish_now, Exec};
 use super::BoxFuture;
 use crate::{StoreError, StoreResult};
 use sqlx::any::AnyPoolOptions;
@@ -54,7 +62,9 @@ const RESTART_SQL: &str =
 /// Most jobs in one transaction: bounds the latency a batch adds to its first job.
 const MAX_BATCH: usize = 512;
 
-pub(crate) async fn connect(url: &str) -> StoreResult<AnyPool> {
+/// The pool, and the file's path for the writer's direct connection (`None` for an
+/// in-memory database, which a second connection would not see).
+pub(crate) async fn connect(url: &str) -> StoreResult<(AnyPool, Option<String>)> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -73,7 +83,7 @@ pub(crate) async fn connect(url: &str) -> StoreResult<AnyPool> {
             })?;
         }
     }
-    AnyPoolOptions::new()
+    let pool = AnyPoolOptions::new()
         .max_connections(8)
         .min_connections(1)
         // A ping per acquire is a wasted round trip to a local file.
@@ -87,13 +97,54 @@ pub(crate) async fn connect(url: &str) -> StoreResult<AnyPool> {
         })
         .connect(&format!("sqlite://{path}?mode=rwc"))
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let file = (path != ":memory:").then(|| path.to_owned());
+    Ok((pool, file))
+}
+
+/// The writer's direct connection, set up as the pool's ([`PRAGMAS`]) and the writer's.
+fn direct_connection(path: &str) -> StoreResult<rusqlite::Connection> {
+    let open = || -> rusqlite::Result<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.execute_batch(PRAGMAS)?;
+        conn.execute_batch(WRITER_PRAGMAS)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    };
+    open().map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))
 }
 
 /// Called once the batch's fate is known: `None` if it committed, else why it did not.
 type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
-/// A type-erased job: runs, says whether it succeeded, and hands back how to answer.
-type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+/// A type-erased sqlx job: runs, says whether it succeeded, and hands back how to answer.
+type SqlxJob =
+    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+/// A type-erased job written against [`Exec`]: on the direct connection its future finishes
+/// in one poll; without one (an in-memory database) it runs on sqlx's connection.
+type DirectJob = Box<dyn for<'c> FnOnce(&'c mut dyn Exec) -> BoxFuture<'c, (bool, Finish)> + Send>;
+
+enum Job {
+    Sqlx(SqlxJob),
+    Direct(DirectJob),
+}
+
+/// What a job's result becomes once its batch's fate is known.
+fn answer<T: Send + 'static>(
+    result: StoreResult<T>,
+    reply: oneshot::Sender<StoreResult<T>>,
+) -> (bool, Finish) {
+    let ok = result.is_ok();
+    let finish: Finish = Box::new(move |commit_error| {
+        let outcome = match commit_error {
+            Some(e) if ok => Err(StoreError::Unavailable(format!(
+                "the transaction did not commit: {e}"
+            ))),
+            _ => result,
+        };
+        let _ = reply.send(outcome);
+    });
+    (ok, finish)
+}
 
 /// Handle to the writer task. Dropping the last handle stops the task.
 pub(crate) struct GroupCommit {
@@ -102,13 +153,15 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub(crate) async fn start(pool: &AnyPool) -> StoreResult<GroupCommit> {
+    pub(crate) async fn start(pool: &AnyPool, file: Option<&str>) -> StoreResult<GroupCommit> {
         let conn = writer_connection(pool).await?;
+        let direct = file.map(direct_connection).transpose()?;
         let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
         let stop = Arc::new(Notify::new());
         let restart = Arc::new(AtomicBool::new(false));
         tokio::spawn(writer(
             conn,
+            direct,
             pool.clone(),
             rx,
             Arc::clone(&stop),
@@ -130,28 +183,35 @@ impl GroupCommit {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel::<StoreResult<T>>();
-        let erased: Job = Box::new(move |conn| {
-            Box::pin(async move {
-                let result = job(conn).await;
-                let ok = result.is_ok();
-                let finish: Finish = Box::new(move |commit_error| {
-                    let outcome = match commit_error {
-                        Some(e) if ok => Err(StoreError::Unavailable(format!(
-                            "the transaction did not commit: {e}"
-                        ))),
-                        _ => result,
-                    };
-                    let _ = reply.send(outcome);
-                });
-                (ok, finish)
-            })
-        });
+        let (reply, answered) = oneshot::channel::<StoreResult<T>>();
+        let erased: SqlxJob =
+            Box::new(move |conn| Box::pin(async move { answer(job(conn).await, reply) }));
+        self.queue(Job::Sqlx(erased), answered).await
+    }
+
+    /// [`run`](Self::run) for a job written against [`Exec`]: it runs on the writer's direct
+    /// connection when there is one (else on sqlx's, as any job).
+    pub(crate) async fn run_direct<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut dyn Exec) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    {
+        let (reply, answered) = oneshot::channel::<StoreResult<T>>();
+        let erased: DirectJob =
+            Box::new(move |conn| Box::pin(async move { answer(job(conn).await, reply) }));
+        self.queue(Job::Direct(erased), answered).await
+    }
+
+    async fn queue<T>(
+        &self,
+        job: Job,
+        answered: oneshot::Receiver<StoreResult<T>>,
+    ) -> StoreResult<T> {
         self.jobs
-            .send(erased)
+            .send(job)
             .await
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
-        answer
+        answered
             .await
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
     }
@@ -204,6 +264,7 @@ fn exec<'c>(conn: &'c mut AnyConnection, sql: &'static str) -> BoxFuture<'c, Sto
 /// The writer loop: one batch per iteration, until every handle is dropped.
 async fn writer(
     mut conn: PoolConnection<Any>,
+    mut direct: Option<rusqlite::Connection>,
     pool: AnyPool,
     mut rx: mpsc::Receiver<Job>,
     stop: Arc<Notify>,
@@ -229,20 +290,47 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        if let Err(e) = run_batch(&mut conn, batch).await {
-            // The connection may be broken: take a fresh one for the next batch.
-            tracing::error!(error.cause = %e, "SQLite batch failed");
-            let _ = exec(&mut conn, "ROLLBACK").await;
-            match writer_connection(&pool).await {
-                Ok(fresh) => conn = fresh,
-                Err(e) => tracing::error!(error.cause = %e, "cannot reconnect the SQLite writer"),
+        // Runs of one kind, in order: each commits before the next starts.
+        let mut jobs = batch.into_iter().peekable();
+        while let Some(job) = jobs.next() {
+            match (job, direct.take()) {
+                (Job::Direct(first), Some(own)) => {
+                    let mut run = vec![first];
+                    while let Some(Job::Direct(_)) = jobs.peek() {
+                        if let Some(Job::Direct(next)) = jobs.next() {
+                            run.push(next);
+                        }
+                    }
+                    direct = run_direct_batch(own, run).await;
+                }
+                (first, own) => {
+                    direct = own;
+                    let mut run = vec![first];
+                    while jobs
+                        .peek()
+                        .is_some_and(|j| matches!(j, Job::Sqlx(_)) || direct.is_none())
+                    {
+                        run.extend(jobs.next());
+                    }
+                    if let Err(e) = run_batch(&mut conn, run).await {
+                        // The connection may be broken: take a fresh one for the next batch.
+                        tracing::error!(error.cause = %e, "SQLite batch failed");
+                        let _ = exec(&mut conn, "ROLLBACK").await;
+                        match writer_connection(&pool).await {
+                            Ok(fresh) => conn = fresh,
+                            Err(e) => {
+                                tracing::error!(error.cause = %e, "cannot reconnect the SQLite writer")
+                            }
+                        }
+                    }
+                }
             }
         }
     }
 }
 
-/// Runs one batch. Every job is answered, whatever happens; the error returned is the
-/// batch's (begin or commit), after its jobs were told.
+/// Runs one batch on sqlx's connection. Every job is answered, whatever happens; the error
+/// returned is the batch's (begin or commit), after its jobs were told.
 async fn run_batch(conn: &mut AnyConnection, batch: Vec<Job>) -> StoreResult<()> {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
         // Nothing ran. Dropping the jobs drops their reply channels: each caller hears
@@ -264,7 +352,10 @@ async fn run_batch(conn: &mut AnyConnection, batch: Vec<Job>) -> StoreResult<()>
             drop(job); // its sender is dropped: the caller hears "writer stopped"
             continue;
         }
-        let (ok, finish) = job(conn).await;
+        let (ok, finish) = match job {
+            Job::Sqlx(job) => job(conn).await,
+            Job::Direct(job) => job(conn).await,
+        };
         let end = exec(
             conn,
             match (ok, i == last) {
@@ -283,6 +374,80 @@ async fn run_batch(conn: &mut AnyConnection, batch: Vec<Job>) -> StoreResult<()>
     let outcome = match broken {
         Some(e) => Err(e),
         None => exec(conn, "COMMIT").await,
+    };
+    let err = outcome.as_ref().err();
+    for finish in finishes {
+        finish(err);
+    }
+    outcome
+}
+
+/// Runs one batch of direct jobs on a blocking thread (its commit waits for the disk), the
+/// same way [`run_batch`] does; gives the connection back, or `None` if it could not be
+/// moved back (the writer then runs every job on sqlx's connection).
+async fn run_direct_batch(
+    conn: rusqlite::Connection,
+    batch: Vec<DirectJob>,
+) -> Option<rusqlite::Connection> {
+    let done = tokio::task::spawn_blocking(move || {
+        let mut conn = conn;
+        if let Err(e) = direct_batch(&mut conn, batch) {
+            tracing::error!(error.cause = %e, "SQLite batch failed");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        conn
+    })
+    .await;
+    match done {
+        Ok(conn) => Some(conn),
+        Err(e) => {
+            tracing::error!(error.cause = %e, "the SQLite direct writer stopped");
+            None
+        }
+    }
+}
+
+fn direct_batch(conn: &mut rusqlite::Connection, batch: Vec<DirectJob>) -> StoreResult<()> {
+    let sql = |conn: &rusqlite::Connection, sql: &str| {
+        conn.execute_batch(sql)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    };
+    sql(conn, "BEGIN IMMEDIATE")?;
+    let mut finishes = Vec::with_capacity(batch.len());
+    let mut broken: Option<StoreError> = None;
+    for job in batch {
+        if broken.is_some() {
+            drop(job);
+            continue;
+        }
+        if let Err(e) = sql(conn, "SAVEPOINT job") {
+            broken = Some(e);
+            drop(job);
+            continue;
+        }
+        let done = finish_now(job(conn));
+        let ok = match done {
+            Some((ok, finish)) => {
+                finishes.push(finish);
+                ok
+            }
+            None => {
+                tracing::error!("a direct SQLite job waited on something other than SQLite");
+                false
+            }
+        };
+        let end = if ok {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        if let Err(e) = sql(conn, end) {
+            broken = Some(e);
+        }
+    }
+    let outcome = match broken {
+        Some(e) => Err(e),
+        None => sql(conn, "COMMIT"),
     };
     let err = outcome.as_ref().err();
     for finish in finishes {
