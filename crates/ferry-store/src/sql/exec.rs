@@ -14,6 +14,7 @@
 use super::BoxFuture;
 use crate::{StoreError, StoreResult};
 use sqlx::{AnyConnection, Row as _, ValueRef as _};
+use std::borrow::Cow;
 
 /// A value bound to a placeholder. Typed even when null: PostgreSQL wants to know.
 #[derive(Debug, Clone, Copy)]
@@ -193,9 +194,23 @@ fn any_row(row: &sqlx::any::AnyRow) -> StoreResult<Row> {
     Ok(Row(cells))
 }
 
-/// `$N` placeholders as SQLite's `?N` (SQLite would number `$N` names by first use).
-fn numbered(sql: &str) -> String {
-    sql.replace('$', "?")
+/// `$N` placeholders as SQLite's `?N`. SQLite numbers `$N` names by first use, which is N
+/// itself when they first appear in order (the common case, kept as is: no copy per
+/// statement); otherwise every `$` becomes `?`.
+fn numbered(sql: &str) -> Cow<'_, str> {
+    let mut next = 1u32;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: u32 = rest[..digits].parse().unwrap_or(0);
+        if n == next {
+            next += 1;
+        } else if n == 0 || n > next {
+            return Cow::Owned(sql.replace('$', "?"));
+        }
+    }
+    Cow::Borrowed(sql)
 }
 
 fn direct_error(e: rusqlite::Error) -> StoreError {
@@ -314,5 +329,15 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].text(0).expect("text"), "two");
         assert_eq!(rows[0].int(1).expect("int"), 1);
+    }
+
+    #[test]
+    fn placeholders_in_order_are_not_copied() {
+        assert!(matches!(
+            numbered("SELECT $1, $2, $1, $3"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(numbered("SELECT $2, $1"), "SELECT ?2, ?1");
+        assert_eq!(numbered("SELECT $1, $3"), "SELECT ?1, ?3");
     }
 }

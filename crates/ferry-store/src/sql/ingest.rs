@@ -694,9 +694,41 @@ async fn ingest_rows(conn: &mut dyn Exec, mut new: NewIngestedDeployment) -> Sto
         }
         _ => None,
     };
-    let conflict = match new.on_repeat {
-        OnRepeat::KeepFirst => "DO NOTHING",
-        OnRepeat::Update => {
+    // The deploy number: counted per service, or per alias until a service takes it. SQLite
+    // has one writer, so a generated number is taken before the row is written (written once,
+    // given back if the deploy is a duplicate); PostgreSQL takes it after the insert, for the
+    // lock order in the module doc.
+    let scope = match (service, &alias_key) {
+        (Some(s), _) => Some(format!("s:{s}")),
+        (None, Some(key)) => Some(format!("a:{key}")),
+        (None, None) => None,
+    };
+    let number_first = match &scope {
+        Some(scope)
+            if !conn.is_postgres() && new.deploy_number.is_none() && new.generate_number =>
+        {
+            new.deploy_number = Some(next_number(conn, scope).await?.to_string());
+            Some(scope)
+        }
+        _ => None,
+    };
+    macro_rules! insert_deployment {
+        ($conflict:literal) => {
+            concat!(
+                "INSERT INTO ingested_deployments (integration_id, source, external_key, \
+                     service_id, service_alias, service_alias_key, deploy_number, environment, \
+                     name, description, result, deployer_name, deployer_email, deployer_id, \
+                     deploy_url, started_at, finished_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                     $17, $18, $18) ON CONFLICT (integration_id, external_key) ",
+                $conflict,
+                " RETURNING id"
+            )
+        };
+    }
+    let insert = match new.on_repeat {
+        OnRepeat::KeepFirst => insert_deployment!("DO NOTHING"),
+        OnRepeat::Update => insert_deployment!(
             "DO UPDATE SET service_id = COALESCE(excluded.service_id, ingested_deployments.service_id), \
              service_alias = excluded.service_alias, service_alias_key = excluded.service_alias_key, \
              deploy_number = excluded.deploy_number, environment = excluded.environment, \
@@ -705,19 +737,11 @@ async fn ingest_rows(conn: &mut dyn Exec, mut new: NewIngestedDeployment) -> Sto
              deployer_id = excluded.deployer_id, deploy_url = excluded.deploy_url, \
              started_at = excluded.started_at, finished_at = excluded.finished_at, \
              updated_at = excluded.updated_at"
-        }
+        ),
     };
     let id = conn
         .opt_int(
-            &format!(
-                "INSERT INTO ingested_deployments (integration_id, source, external_key, \
-                     service_id, service_alias, service_alias_key, deploy_number, environment, \
-                     name, description, result, deployer_name, deployer_email, deployer_id, \
-                     deploy_url, started_at, finished_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17, $18, $18) \
-                 ON CONFLICT (integration_id, external_key) {conflict} RETURNING id"
-            ),
+            insert,
             &[
                 new.integration_id.get().into(),
                 new.source.as_str().into(),
@@ -741,16 +765,16 @@ async fn ingest_rows(conn: &mut dyn Exec, mut new: NewIngestedDeployment) -> Sto
         )
         .await?;
     let Some(id) = id else {
+        if let Some(scope) = number_first {
+            conn.run(
+                "UPDATE deploy_counters SET n = n - 1 WHERE scope = $1",
+                &[scope.into()],
+            )
+            .await?;
+        }
         return Ok(Step::Done(Box::new(Ingested::Duplicate)));
     };
-
-    // The deploy number: counted per service, or per alias until a service takes it.
-    let scope = match (service, &alias_key) {
-        (Some(s), _) => Some(format!("s:{s}")),
-        (None, Some(key)) => Some(format!("a:{key}")),
-        (None, None) => None,
-    };
-    if let Some(scope) = &scope {
+    if let (Some(scope), None) = (&scope, number_first) {
         match new.deploy_number.as_deref() {
             None if new.generate_number => {
                 let n = next_number(conn, scope).await?.to_string();
@@ -770,22 +794,28 @@ async fn ingest_rows(conn: &mut dyn Exec, mut new: NewIngestedDeployment) -> Sto
         }
     }
 
-    let upsert_commit = match new.on_repeat {
-        OnRepeat::KeepFirst => "DO NOTHING",
-        OnRepeat::Update => {
+    macro_rules! insert_commit {
+        ($conflict:literal) => {
+            concat!(
+                "INSERT INTO ingested_commits (deployment_id, repo_url, sha, repo_id, ref_name, \
+                     message, name, authored_at, author) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (deployment_id, repo_url, sha) ",
+                $conflict
+            )
+        };
+    }
+    let insert_commit = match new.on_repeat {
+        OnRepeat::KeepFirst => insert_commit!("DO NOTHING"),
+        OnRepeat::Update => insert_commit!(
             "DO UPDATE SET repo_id = excluded.repo_id, ref_name = excluded.ref_name, \
              message = excluded.message, name = excluded.name, \
              authored_at = excluded.authored_at, author = excluded.author"
-        }
+        ),
     };
-    let insert_commit = format!(
-        "INSERT INTO ingested_commits (deployment_id, repo_url, sha, repo_id, ref_name, \
-             message, name, authored_at, author) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (deployment_id, repo_url, sha) {upsert_commit}"
-    );
     for (commit, repo_id) in new.commits.iter().zip(&repo_ids) {
         conn.run(
-            &insert_commit,
+            insert_commit,
             &[
                 id.into(),
                 (&commit.repo_url).into(),

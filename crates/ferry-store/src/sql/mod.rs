@@ -294,7 +294,7 @@ impl SqlStore {
     /// Closes the pool (tests drop their database afterwards).
     pub async fn close(&self) {
         if let Some(writer) = &self.writer {
-            writer.stop();
+            writer.stop().await;
         }
         self.pool.close().await;
     }
