@@ -438,10 +438,25 @@ fn writer(
 /// Runs one batch on sqlx's connection: the batch's outcome (begin or commit) and how to
 /// answer each job that ran ([`settle`]). A job that did not run is dropped, and with it its
 /// reply channel: its caller hears that the write did not happen.
+///
+/// Each job runs in a savepoint, so that one failing is rolled back alone, except a job
+/// alone in its batch: its transaction is its own. That matters for long jobs (a bulk
+/// import): with the sub-journal in memory, every statement under a savepoint pays for all
+/// the pages the savepoint has touched so far (81 % of an import's time in SQLite's
+/// savepoint code).
 async fn run_batch(conn: &mut AnyConnection, batch: Vec<Job>) -> (StoreResult<()>, Vec<Finish>) {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
         drop(batch);
         return (Err(e), Vec::new());
+    }
+    if batch.len() == 1 {
+        let (ok, finish) = match batch.into_iter().next() {
+            Some(Job::Sqlx(job)) => job(conn).await,
+            Some(Job::Direct(job)) => job(conn).await,
+            Some(Job::Stop) | None => return (exec(conn, "ROLLBACK").await, Vec::new()),
+        };
+        let end = exec(conn, if ok { "COMMIT" } else { "ROLLBACK" }).await;
+        return (end, vec![finish]);
     }
     let mut finishes = Vec::with_capacity(batch.len());
     let mut broken: Option<StoreError> = None;
@@ -498,6 +513,22 @@ fn direct_batch(
     };
     if let Err(e) = sql(conn, "BEGIN IMMEDIATE") {
         return (Err(e), Vec::new());
+    }
+    if let [_] = batch.as_slice() {
+        let done = batch
+            .into_iter()
+            .next()
+            .and_then(|job| finish_now(job(conn)));
+        return match done {
+            Some((ok, finish)) => (
+                sql(conn, if ok { "COMMIT" } else { "ROLLBACK" }),
+                vec![finish],
+            ),
+            None => {
+                tracing::error!("a direct SQLite job waited on something other than SQLite");
+                (sql(conn, "ROLLBACK"), Vec::new())
+            }
+        };
     }
     let mut finishes = Vec::with_capacity(batch.len());
     let mut broken: Option<StoreError> = None;
