@@ -1,16 +1,16 @@
 //! SQLite specifics: file creation, WAL and durability settings, its migrations, and the
 //! group-commit writer.
 //!
-//! SQLite has one writer at a time and `synchronous=FULL` pays one fsync per commit. Rather
-//! than let concurrent transactions queue on SQLite's lock (and each pay an fsync),
-//! every write is a *job* sent to one writer task ([`GroupCommit`]). The writer takes all
-//! jobs waiting, runs them in one `BEGIN IMMEDIATE` transaction — each inside its own
-//! `SAVEPOINT`, so a job that fails is rolled back alone — commits once, and only then answers
-//! every job. Under load one fsync covers many requests; alone, a job commits at once.
-//! Readers use the pool in parallel, thanks to WAL. The writer never checkpoints on its own
-//! account: [`checkpointer`] copies the WAL back from a reader connection, and asks the writer
-//! to start the WAL over once it is long. One `ferry serve` per SQLite file:
-//! several instances need PostgreSQL.
+//! SQLite has one writer at a time and a durable commit pays one fsync. Rather than let
+//! concurrent transactions queue on SQLite's lock (and each pay an fsync), every write is a
+//! *job* sent to one writer thread ([`GroupCommit`]). The writer takes all jobs waiting, runs
+//! them in one `BEGIN IMMEDIATE` transaction — each inside its own `SAVEPOINT` (unless it is
+//! alone), so a job that fails is rolled back alone — commits once, and answers every job once
+//! the commit is on disk. Under load one fsync covers many requests; alone, a job commits at
+//! once. Readers use the pool in parallel, thanks to WAL. The writer never checkpoints on its
+//! own account: [`checkpointer`] copies the WAL back from a reader connection, and asks the
+//! writer to start the WAL over once it is long. One `ferry serve` per SQLite file: several
+//! instances need PostgreSQL.
 //!
 //! The writer holds two connections to the file: sqlx's, for most jobs, and a direct one
 //! (`rusqlite`) for the jobs written against [`Exec`] (ingestion), where a statement is a
@@ -22,8 +22,8 @@
 //! Durability is pipelined: the writer commits with `synchronous=NORMAL` (the WAL is written
 //! but not flushed) and goes on with the next batch at once, while [`Syncer`] flushes the WAL
 //! file and only then answers the batches it covers. A `2xx` still means the data is on
-//! disk; the writer no longer sits idle through every flush (a third of its time under
-//! load). Readers may see a commit a moment before its flush ends.
+//! disk; the writer no longer sits idle through every flush. Readers may see a commit a
+//! moment before its flush ends.
 
 use super::exec::{finish_now, Exec};
 use super::BoxFuture;
@@ -41,7 +41,8 @@ use tokio::sync::{mpsc, oneshot};
 
 pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// `synchronous=FULL`: a commit is on disk before the client hears `2xx`. A 1 MiB page cache
+/// `synchronous=FULL` for every connection but the writer's ([`PIPELINED_PRAGMAS`]), which
+/// commits every write once serving. A 1 MiB page cache
 /// per connection bounds memory (SQLite's default is 2 MiB each); the file stays in the OS
 /// page cache anyway.
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -422,7 +423,14 @@ fn writer(
                         // The connection may be broken: take a fresh one for the next batch.
                         tracing::error!(error.cause = %e, "SQLite batch failed");
                         let _ = runtime.block_on(exec(&mut conn, "ROLLBACK"));
-                        match runtime.block_on(writer_connection(&pool)) {
+                        let fresh = runtime.block_on(async {
+                            let mut fresh = writer_connection(&pool).await?;
+                            if syncer.is_some() {
+                                exec(&mut fresh, PIPELINED_PRAGMAS).await?;
+                            }
+                            Ok::<_, StoreError>(fresh)
+                        });
+                        match fresh {
                             Ok(fresh) => conn = fresh,
                             Err(e) => {
                                 tracing::error!(error.cause = %e, "cannot reconnect the SQLite writer")
