@@ -136,16 +136,7 @@ impl dyn Exec + '_ {
 
 impl Exec for AnyConnection {
     fn run<'a>(&'a mut self, sql: &'a str, args: &'a [Val<'a>]) -> BoxFuture<'a, StoreResult<u64>> {
-        Box::pin(async move {
-            let mut q = sqlx::query(sql);
-            for a in args {
-                q = match *a {
-                    Val::Int(v) => q.bind(v),
-                    Val::Text(v) => q.bind(v),
-                };
-            }
-            Ok(q.execute(self).await?.rows_affected())
-        })
+        Box::pin(async move { Ok(bound(sql, args).execute(self).await?.rows_affected()) })
     }
 
     fn rows<'a>(
@@ -154,14 +145,7 @@ impl Exec for AnyConnection {
         args: &'a [Val<'a>],
     ) -> BoxFuture<'a, StoreResult<Vec<Row>>> {
         Box::pin(async move {
-            let mut q = sqlx::query(sql);
-            for a in args {
-                q = match *a {
-                    Val::Int(v) => q.bind(v),
-                    Val::Text(v) => q.bind(v),
-                };
-            }
-            let found = q.fetch_all(self).await?;
+            let found = bound(sql, args).fetch_all(self).await?;
             found.iter().map(any_row).collect()
         })
     }
@@ -169,6 +153,17 @@ impl Exec for AnyConnection {
     fn is_postgres(&self) -> bool {
         self.backend_name() == "PostgreSQL"
     }
+}
+
+/// `sql` with `args` bound, for sqlx.
+fn bound<'a>(
+    sql: &'a str,
+    args: &'a [Val<'a>],
+) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+    args.iter().fold(sqlx::query(sql), |q, a| match *a {
+        Val::Int(v) => q.bind(v),
+        Val::Text(v) => q.bind(v),
+    })
 }
 
 fn any_row(row: &sqlx::any::AnyRow) -> StoreResult<Row> {
