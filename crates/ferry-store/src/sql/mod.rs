@@ -58,7 +58,7 @@ pub struct SqlStore {
 }
 
 /// A unit of writing: runs on a connection inside a transaction the caller does not see.
-/// Boxed futures because jobs travel to SQLite's writer task.
+/// Boxed futures because jobs travel to SQLite's writer thread.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Opens the database named by `url` (`sqlite://PATH` or `postgres://…`). Does not migrate.

@@ -349,8 +349,8 @@ async fn checkpointer(pool: AnyPool, restart: Arc<AtomicBool>) {
     }
 }
 
-/// One statement on the writer's connection. Boxed with an explicit lifetime: spawning the
-/// writer needs its futures to be `Send` for that exact borrow, which sqlx's generic
+/// One statement on the writer's connection. Boxed with an explicit lifetime so that the
+/// futures holding it are `Send` for that exact borrow (jobs are), which sqlx's generic
 /// executor bounds cannot prove on their own.
 fn exec<'c>(conn: &'c mut AnyConnection, sql: &'static str) -> BoxFuture<'c, StoreResult<()>> {
     let statement = conn.execute(sql);
