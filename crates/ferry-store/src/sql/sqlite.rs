@@ -177,15 +177,9 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     pub(crate) async fn start(pool: &AnyPool, file: Option<&str>) -> StoreResult<GroupCommit> {
-        let mut conn = writer_connection(pool).await?;
+        let conn = writer_connection(pool, file.is_some()).await?;
         let direct = file.map(direct_connection).transpose()?;
-        let syncer = match file {
-            Some(path) => {
-                exec(&mut conn, PIPELINED_PRAGMAS).await?;
-                Some(Syncer::start(path)?)
-            }
-            None => None,
-        };
+        let syncer = file.map(Syncer::start).transpose()?;
         let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
         let restart = Arc::new(AtomicBool::new(false));
         let (runtime, pool_of_writer, restart_of_writer) =
@@ -316,10 +310,14 @@ fn settle(outcome: &StoreResult<()>, finishes: Vec<Finish>, syncer: Option<&Sync
     }
 }
 
-/// A pool connection set up as the writer's ([`WRITER_PRAGMAS`]).
-async fn writer_connection(pool: &AnyPool) -> StoreResult<PoolConnection<Any>> {
+/// A pool connection set up as the writer's ([`WRITER_PRAGMAS`]; [`PIPELINED_PRAGMAS`] when
+/// a [`Syncer`] flushes its commits).
+async fn writer_connection(pool: &AnyPool, pipelined: bool) -> StoreResult<PoolConnection<Any>> {
     let mut conn = pool.acquire().await?;
     exec(&mut conn, WRITER_PRAGMAS).await?;
+    if pipelined {
+        exec(&mut conn, PIPELINED_PRAGMAS).await?;
+    }
     Ok(conn)
 }
 
@@ -423,14 +421,7 @@ fn writer(
                         // The connection may be broken: take a fresh one for the next batch.
                         tracing::error!(error.cause = %e, "SQLite batch failed");
                         let _ = runtime.block_on(exec(&mut conn, "ROLLBACK"));
-                        let fresh = runtime.block_on(async {
-                            let mut fresh = writer_connection(&pool).await?;
-                            if syncer.is_some() {
-                                exec(&mut fresh, PIPELINED_PRAGMAS).await?;
-                            }
-                            Ok::<_, StoreError>(fresh)
-                        });
-                        match fresh {
+                        match runtime.block_on(writer_connection(&pool, syncer.is_some())) {
                             Ok(fresh) => conn = fresh,
                             Err(e) => {
                                 tracing::error!(error.cause = %e, "cannot reconnect the SQLite writer")
