@@ -432,6 +432,9 @@ fn writer(
             }
         }
     }
+    // While `_context` still stands: the connection returns to its pool through the runtime
+    // (parameters would be dropped after the guard, and sqlx panics without a context).
+    drop(conn);
 }
 
 /// Runs one batch on sqlx's connection: the batch's outcome (begin or commit) and how to
