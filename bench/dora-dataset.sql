@@ -1,8 +1,9 @@
 -- The DORA benchmark dataset of bench/dora: :ROWS ingested deploys of 500 services over the
 -- 730 days 2024-12-01 … 2026-11-30 (UTC), 5 commits each, and :ROWS / 10 incidents.
 -- Written once for SQLite and PostgreSQL (bench/gen-dora-dataset substitutes the :NAMES and
--- the few dialect words marked {{…}}; lines marked {{PG}} only help PostgreSQL's planner);
--- both engines get exactly the same rows.
+-- the few dialect words marked {{…}}; lines marked {{PG}} are for PostgreSQL only: planner
+-- hints, and the lead-time counts its disabled triggers would have kept); both engines get
+-- exactly the same rows.
 --
 -- The rows are those ferry's own write path records for this history: the store's `ingest`
 -- (crates/ferry-store/src/sql/ingest.rs) for each deploy, in id order, with the DORA rows of
@@ -170,18 +171,39 @@ ORDER BY c.g;
 {{PG}}ANALYZE dora_commits;
 
 -- `recompute`'s rule, for every key at once: the earliest carrier of the same repository and
--- environment, and the earliest author time of the commit in that repository.
-INSERT INTO dora_changes (repo_key, environment_key, change_key, dora_deployment_id, started_at)
-SELECT c.repo_key, c.environment_key, 'c:' || c.sha, c.dora_deployment_id,
-       (SELECT MIN(a.authored_at) FROM dora_commits AS a
-        WHERE a.repo_key = c.repo_key AND a.sha = c.sha)
-FROM dora_commits AS c
-WHERE NOT EXISTS (
-    SELECT 1 FROM dora_commits AS e
-    WHERE e.repo_key = c.repo_key AND e.environment_key = c.environment_key AND e.sha = c.sha
-      AND (e.finished_at < c.finished_at
-           OR (e.finished_at = c.finished_at AND e.dora_deployment_id < c.dora_deployment_id)))
-ORDER BY c.dora_deployment_id;
+-- environment, and the earliest author time of the commit in that repository; with the
+-- lead-time columns of migration 0014 (class 1 = production-class, 2 = another ingested
+-- environment; bucket = ferry_domain::dora::tally::lead_bucket).
+INSERT INTO dora_changes (repo_key, environment_key, change_key, dora_deployment_id, started_at,
+    lead_class, lead_day, lead_secs, lead_bucket)
+SELECT repo_key, environment_key, change_key, dora_deployment_id, started,
+       CASE WHEN environment_key IN ('production', 'prod', 'prd') THEN 1 ELSE 2 END,
+       finished_at / 86400, finished_at - started,
+       CASE WHEN (finished_at - started) < 0 THEN -1 WHEN (finished_at - started) < 3600 THEN (finished_at - started) / 60
+            WHEN (finished_at - started) < 86400 THEN 60 + ((finished_at - started) - 3600) / 900
+            WHEN (finished_at - started) < 604800 THEN 152 + ((finished_at - started) - 86400) / 3600
+            WHEN (finished_at - started) < 5184000 THEN 296 + ((finished_at - started) - 604800) / 21600
+            ELSE 508 + ((finished_at - started) - 5184000) / 86400 END
+FROM (
+    SELECT c.repo_key, c.environment_key, 'c:' || c.sha AS change_key, c.dora_deployment_id,
+           c.finished_at,
+           (SELECT MIN(a.authored_at) FROM dora_commits AS a
+            WHERE a.repo_key = c.repo_key AND a.sha = c.sha) AS started
+    FROM dora_commits AS c
+    WHERE NOT EXISTS (
+        SELECT 1 FROM dora_commits AS e
+        WHERE e.repo_key = c.repo_key AND e.environment_key = c.environment_key
+          AND e.sha = c.sha
+          AND (e.finished_at < c.finished_at
+               OR (e.finished_at = c.finished_at
+                   AND e.dora_deployment_id < c.dora_deployment_id)))
+) AS x
+ORDER BY dora_deployment_id;
+-- SQLite's triggers counted them into dora_lead_days as they went in; PostgreSQL's are off
+-- while loading (session_replication_role), so its counts are made here in one pass.
+{{PG}}INSERT INTO dora_lead_days (lead_day, lead_class, environment_key, lead_bucket, n)
+{{PG}}SELECT lead_day, lead_class, environment_key, lead_bucket, COUNT(*) FROM dora_changes
+{{PG}}WHERE lead_bucket IS NOT NULL GROUP BY lead_day, lead_class, environment_key, lead_bucket;
 
 DROP TABLE bench_commits;
 

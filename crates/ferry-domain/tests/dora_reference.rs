@@ -6,8 +6,9 @@
 //! unknown) deployments, unresolved, resolved before created.
 
 use ferry_domain::dora::{
-    report, series, Benchmark, Bucket, ChangeFact, DeployKey, DeploymentFact, DoraInput, DoraRange,
-    DoraReport, FailureRate, Frequency, IncidentFact, LeadTime, Level, Recovery,
+    report, series, tally, Benchmark, Bucket, ChangeFact, DeployKey, DeploymentFact, DoraInput,
+    DoraRange, DoraReport, FailureRate, Frequency, IncidentFact, LeadTally, LeadTime, Level,
+    Recovery,
 };
 use ferry_domain::{IntegrationId, ServiceId, Timestamp};
 use proptest::prelude::*;
@@ -494,6 +495,7 @@ fn dataset() -> impl Strategy<Value = DoraInput> {
                     benchmark: Benchmark::B2023,
                     deployments,
                     changes,
+                    lead_tally: None,
                     incidents,
                     any_deployment_ever: ever,
                 }
@@ -517,6 +519,66 @@ proptest! {
                     prop_assert_eq!(normalized(g.report), normalized(w));
                 }
             }
+        }
+    }
+}
+
+/// What the store does for a report over every service: count the range's changes per finish
+/// day and lead-time bucket, locate each tile's median bucket, read that bucket's values.
+fn tallied(input: &DoraInput, bucket: Option<Bucket>) -> DoraInput {
+    let range = input.range;
+    let mut finish = std::collections::HashMap::new();
+    for d in &input.deployments {
+        if d.in_scope && in_range(range, d.finished_at) {
+            let at = finish.entry(d.key).or_insert(d.finished_at.unix());
+            *at = (*at).min(d.finished_at.unix());
+        }
+    }
+    // (finish day, lead seconds) of every change of a counted deployment.
+    let leads: Vec<(i64, i64)> = input
+        .changes
+        .iter()
+        .filter_map(|c| {
+            let at = finish.get(&c.deployment)?;
+            Some((at.div_euclid(DAY), at - c.started_at.unix()))
+        })
+        .collect();
+    let tallies = tally::tiles(range, bucket)
+        .into_iter()
+        .map(|(first, last)| {
+            let of_tile = || leads.iter().filter(|(d, _)| first <= *d && *d <= last);
+            let counts: Vec<(i64, u64)> = of_tile()
+                .map(|&(_, secs)| (tally::lead_bucket(secs), 1))
+                .collect();
+            let c = tally::locate(&counts);
+            let median_seconds = c.median_at.map(|m| {
+                let mut values: Vec<i64> = of_tile()
+                    .map(|&(_, secs)| secs)
+                    .filter(|&secs| tally::lead_bucket(secs) == m.bucket)
+                    .collect();
+                values.sort_unstable();
+                values[m.rank as usize]
+            });
+            LeadTally {
+                changes: c.changes,
+                dropped: c.dropped,
+                median_seconds,
+            }
+        })
+        .collect();
+    DoraInput {
+        changes: vec![],
+        lead_tally: Some(tallies),
+        ..input.clone()
+    }
+}
+
+proptest! {
+    #[test]
+    fn tallied_lead_time_matches_the_samples(input in dataset()) {
+        prop_assert_eq!(report(&tallied(&input, None)), report(&input));
+        for bucket in [Bucket::Week, Bucket::Month] {
+            prop_assert_eq!(series(&tallied(&input, Some(bucket)), bucket), series(&input, bucket));
         }
     }
 }
@@ -590,6 +652,7 @@ fn target_load_is_fast() {
             benchmark,
             deployments: deployments.clone(),
             changes: changes.clone(),
+            lead_tally: None,
             incidents: incidents.clone(),
             any_deployment_ever: true,
         };

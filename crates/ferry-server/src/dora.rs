@@ -62,6 +62,9 @@ impl DoraKeeper {
                 if let Err(e) = keeper.drain().await {
                     tracing::warn!(error.cause = %e, "DORA change data: walk failed; will retry");
                 }
+                if let Err(e) = keeper.store.fold_dora_counts().await {
+                    tracing::warn!(error.cause = %e, "DORA counts: fold failed; will retry");
+                }
                 let _ = tokio::time::timeout(SWEEP_EVERY, keeper.wake.notified()).await;
             }
         });
@@ -112,8 +115,13 @@ impl DoraKeeper {
         }
     }
 
-    /// The facts of `scope`, after walking what is pending.
-    pub async fn input(&self, scope: &ReportScope) -> StoreResult<DoraInput> {
+    /// The facts of `scope` for a report (`bucket: None`) or a series, after walking what is
+    /// pending.
+    pub async fn input(
+        &self,
+        scope: &ReportScope,
+        bucket: Option<dora::Bucket>,
+    ) -> StoreResult<DoraInput> {
         self.drain().await?;
         let facts = self
             .store
@@ -123,6 +131,7 @@ impl DoraKeeper {
                 services: scope.services.clone(),
                 environment: scope.environment.clone(),
                 extra_production: self.extra_production.clone(),
+                lead_tiles: Some(dora::tally::tiles(scope.range, bucket)),
             })
             .await?;
         Ok(DoraInput {
@@ -130,6 +139,7 @@ impl DoraKeeper {
             benchmark: scope.benchmark,
             deployments: facts.deployments,
             changes: facts.changes,
+            lead_tally: facts.lead_tally,
             incidents: facts.incidents,
             any_deployment_ever: facts.any_deployment_ever,
         })

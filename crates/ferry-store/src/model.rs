@@ -510,6 +510,10 @@ pub struct DoraQuery {
     /// Lower-cased names that make an ingested deploy production-class besides
     /// production/prod/prd (`dora.production_environments`).
     pub extra_production: Vec<String>,
+    /// The tiles the caller grades (`ferry_domain::dora::tally::tiles`): with no service
+    /// selected, lead time comes back counted per tile ([`DoraFacts::lead_tally`]) instead of
+    /// as every change of the range. `None`, or services selected: the changes.
+    pub lead_tiles: Option<Vec<(i64, i64)>>,
 }
 
 /// The facts of one report, in the DORA engine's terms.
@@ -517,6 +521,8 @@ pub struct DoraQuery {
 pub struct DoraFacts {
     pub deployments: Vec<ferry_domain::dora::DeploymentFact>,
     pub changes: Vec<ferry_domain::dora::ChangeFact>,
+    /// One per tile of [`DoraQuery::lead_tiles`] when lead time was counted instead.
+    pub lead_tally: Option<Vec<ferry_domain::dora::LeadTally>>,
     pub incidents: Vec<ferry_domain::dora::IncidentFact>,
     pub any_deployment_ever: bool,
 }

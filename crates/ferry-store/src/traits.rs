@@ -170,6 +170,9 @@ pub trait DoraStore: Send + Sync {
     /// The deployments, changes and incidents a report over `q` needs (see
     /// `ferry_domain::dora::DoraInput` for what "needs" means).
     async fn dora_facts(&self, q: &DoraQuery) -> StoreResult<DoraFacts>;
+    /// Folds what writers logged into the per-day DORA counts (PostgreSQL; nothing to do on
+    /// SQLite). Reports fold first anyway; this bounds the log between reports.
+    async fn fold_dora_counts(&self) -> StoreResult<()>;
     /// Successful deployments whose new commits must still be read from a git mirror, oldest
     /// first.
     async fn pending_dora(&self, limit: u32) -> StoreResult<Vec<PendingDora>>;

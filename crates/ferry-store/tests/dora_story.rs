@@ -6,7 +6,7 @@
 #[allow(dead_code)]
 mod support;
 
-use ferry_domain::dora::{DeployKey, DeploymentFact};
+use ferry_domain::dora::{DeployKey, DeploymentFact, LeadTally};
 use ferry_domain::ingest::{DedupScope, DeployResult, DevLakeAuth, IntegrationKind, ServiceAlias};
 use ferry_domain::{DeploymentSource, IntegrationId, ServiceId, StatusState, Timestamp};
 use ferry_store::model::*;
@@ -117,6 +117,7 @@ fn query(from: i64, until: i64) -> DoraQuery {
         services: vec![],
         environment: None,
         extra_production: vec![],
+        lead_tiles: None,
     }
 }
 
@@ -137,7 +138,34 @@ async fn lead_pairs(db: &TestDb, q: &DoraQuery) -> Vec<(i64, i64)> {
         .map(|c| (finish(c.deployment), c.started_at.unix()))
         .collect();
     out.sort_unstable();
+    check_lead_counts(db, q, &out).await;
     out
+}
+
+/// The per-day lead-time counts (migration 0014, kept by triggers through every write path)
+/// agree with the changes: a tally of the query's days, asked for with no service selected,
+/// gives the counts and median the changes' own lead times give.
+async fn check_lead_counts(db: &TestDb, q: &DoraQuery, pairs: &[(i64, i64)]) {
+    let (from, until) = (q.from.unix(), q.until.unix());
+    if !q.services.is_empty() || from % DAY != 0 || until % DAY != 0 {
+        return;
+    }
+    let tiled = DoraQuery {
+        lead_tiles: Some(vec![(from / DAY, until / DAY - 1)]),
+        ..q.clone()
+    };
+    let facts = db.store.dora_facts(&tiled).await.expect("facts");
+    let got = facts.lead_tally.expect("a tally")[0];
+    let mut leads: Vec<i64> = pairs.iter().map(|(f, s)| f - s).collect();
+    let dropped = leads.iter().filter(|&&l| l < 0).count() as u64;
+    leads.retain(|&l| l >= 0);
+    leads.sort_unstable();
+    let want = LeadTally {
+        changes: leads.len() as u64,
+        dropped,
+        median_seconds: (!leads.is_empty()).then(|| leads[(leads.len() - 1) / 2]),
+    };
+    assert_eq!(got, want, "lead-time counts out of step with the changes");
 }
 
 async fn payload_commits_and_arrival_order(db: Arc<TestDb>) {

@@ -12,7 +12,7 @@
 use super::attribution::attribute;
 use super::counted::Counted;
 use super::range::{date_of, day_number, month_of, week_of, SECS_PER_DAY};
-use super::{failure, frequency, lead_time, recovery, Benchmark, DoraInput, DoraReport};
+use super::{failure, frequency, lead_time, recovery, Benchmark, DoraInput, DoraReport, LeadTally};
 
 /// The input reduced to the days of the range (index 0 = `range.from()`).
 pub(crate) struct Prepared {
@@ -26,6 +26,8 @@ pub(crate) struct Prepared {
     dropped: Vec<u32>,
     /// (day of the deployment's finish, lead time in seconds ≥ 0).
     lead: Vec<(u32, i64)>,
+    /// The store's per-bucket lead time, replacing `lead` and `dropped` (see `DoraInput`).
+    lead_tally: Option<Vec<LeadTally>>,
     /// (first day, last day, seconds ≥ 0): the sample belongs to a bucket holding both days.
     /// 2023: deployment finish day and resolution day; 2021: the resolution day twice.
     recovery: Vec<(u32, u32, i64)>,
@@ -55,7 +57,11 @@ impl Prepared {
 
         let mut dropped = vec![0u32; n_days];
         let mut lead = Vec::with_capacity(input.changes.len());
-        for change in &input.changes {
+        let changes = match input.lead_tally {
+            Some(_) => &[][..],
+            None => &input.changes[..],
+        };
+        for change in changes {
             let Some(slot) = counted.slot(change.deployment) else {
                 continue;
             };
@@ -126,6 +132,7 @@ impl Prepared {
             failed,
             dropped,
             lead,
+            lead_tally: input.lead_tally.clone(),
             recovery,
         }
     }
@@ -183,11 +190,20 @@ impl Prepared {
                         self.benchmark,
                         self.ever_deployed,
                     ),
-                    lead_time_for_changes: lead_time::compute(
-                        lead.bucket(b),
-                        sum(&self.dropped),
-                        self.benchmark,
-                    ),
+                    lead_time_for_changes: match &self.lead_tally {
+                        Some(t) => {
+                            let t = t.get(b).expect("one lead tally per bucket");
+                            lead_time::graded(
+                                t.changes,
+                                t.dropped,
+                                t.median_seconds,
+                                self.benchmark,
+                            )
+                        }
+                        None => {
+                            lead_time::compute(lead.bucket(b), sum(&self.dropped), self.benchmark)
+                        }
+                    },
                     change_failure_rate: failure::compute(
                         sum(&self.deploys),
                         sum(&self.failed),

@@ -24,8 +24,18 @@ pub(crate) const NO_CHANGE: &str =
 /// `samples` are the non-negative durations in seconds (reordered by the median).
 pub(crate) fn compute(samples: &mut [i64], dropped: u64, benchmark: Benchmark) -> LeadTime {
     let median = lower_median(samples);
+    graded(samples.len() as u64, dropped, median, benchmark)
+}
+
+/// The section from its counts and median (`None` exactly when `changes` is 0).
+pub(crate) fn graded(
+    changes: u64,
+    dropped: u64,
+    median: Option<i64>,
+    benchmark: Benchmark,
+) -> LeadTime {
     LeadTime {
-        changes: samples.len() as u64,
+        changes,
         dropped,
         median_seconds: median,
         level: median.map(|m| level(benchmark, m)),

@@ -10,7 +10,8 @@
 //! - `engine`: the input reduced once to per-day counts and dated samples, graded per bucket.
 //! - `counted`: the counted deployments of the range, indexed by key; `id_map`: the hash
 //!   map for integer ids.
-//! - `median`: the lower median.
+//! - `median`: the lower median; [`tally`]: lead time from per-day bucket counts (the store's
+//!   shortcut for reports over every service).
 //!
 //! Entry points: [`report`] for a range, [`series`] for its weeks or months.
 //!
@@ -39,6 +40,7 @@ pub mod level;
 mod median;
 pub mod range;
 pub mod recovery;
+pub mod tally;
 
 pub use failure::FailureRate;
 pub use frequency::Frequency;
@@ -46,6 +48,7 @@ pub use lead_time::LeadTime;
 pub use level::{Benchmark, Level};
 pub use range::{Bucket, DoraRange};
 pub use recovery::Recovery;
+pub use tally::LeadTally;
 
 use crate::ids::{IntegrationId, ServiceId};
 use crate::values::Timestamp;
@@ -101,6 +104,10 @@ pub struct DoraInput {
     /// attribution is exact). Any superset must give the same answer.
     pub deployments: Vec<DeploymentFact>,
     pub changes: Vec<ChangeFact>,
+    /// Lead time already counted by the store, one per bucket of the call ([`tally::tiles`]:
+    /// one for [`report`], one per week or month for [`series`]); then `changes` is not
+    /// read.
+    pub lead_tally: Option<Vec<LeadTally>>,
     pub incidents: Vec<IncidentFact>,
     /// Whether the scope has any counted-kind deployment at any time (frequency level is null
     /// otherwise).

@@ -24,10 +24,12 @@ use crate::model::*;
 use crate::traits::DoraStore;
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
-use ferry_domain::dora::{ChangeFact, DeployKey, DeploymentFact, IncidentFact};
+use ferry_domain::dora::tally;
+use ferry_domain::dora::{ChangeFact, DeployKey, DeploymentFact, IncidentFact, LeadTally};
 use ferry_domain::ingest::{lead_time_minutes, repo_key_from_url, IssueStatus};
 use ferry_domain::{IntegrationId, IssueId, RepoId, RepoSlug, ServiceId, Timestamp};
 use sqlx::AnyConnection;
+use std::sync::LazyLock;
 
 /// Serialises DORA writes per repository on PostgreSQL (SQLite has one writer already).
 ///
@@ -337,6 +339,57 @@ async fn change_key(c: &mut dyn Exec, repo_key: &str, sha: &str) -> StoreResult<
     Ok(ChangeKey::Commit(sha.to_owned()))
 }
 
+/// The upsert of a change from its earliest carrier, `carrier` being a query of one row
+/// `(repo_key, environment_key, dora_deployment_id, finished_at, started)` and `$key` the
+/// placeholder of the change key. Also sets the lead-time columns the per-day counts are kept
+/// from (migration 0014): class, finish day, lead seconds and bucket, NULL without a start.
+fn upsert_change(carrier: &str, key: &str) -> String {
+    format!(
+        "INSERT INTO dora_changes (repo_key, environment_key, change_key, dora_deployment_id, \
+             started_at, lead_class, lead_day, lead_secs, lead_bucket) \
+         SELECT x.repo_key, x.environment_key, {key}, x.dora_deployment_id, x.started, \
+             CASE WHEN x.started IS NULL THEN NULL WHEN d.production = 1 THEN 1 \
+                  WHEN d.ingested_deployment_id IS NOT NULL THEN 2 ELSE 0 END, \
+             CASE WHEN x.started IS NULL THEN NULL ELSE x.finished_at / 86400 END, \
+             x.finished_at - x.started, {bucket} \
+         FROM ({carrier}) AS x JOIN dora_deployments d ON d.id = x.dora_deployment_id \
+         WHERE 1 = 1 \
+         ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
+         SET dora_deployment_id = excluded.dora_deployment_id, \
+             started_at = excluded.started_at, lead_class = excluded.lead_class, \
+             lead_day = excluded.lead_day, lead_secs = excluded.lead_secs, \
+             lead_bucket = excluded.lead_bucket",
+        bucket = tally::lead_bucket_sql("(x.finished_at - x.started)"),
+    )
+}
+
+/// A commit's change: `$1` repo key, `$2` environment, `$3` sha, `$4` change key.
+static UPSERT_CHANGE_OF_COMMIT: LazyLock<String> = LazyLock::new(|| {
+    upsert_change(
+        "SELECT c.repo_key, c.environment_key, c.dora_deployment_id, c.finished_at, \
+             (SELECT MIN(a.authored_at) FROM dora_commits a \
+              WHERE a.repo_key = $1 AND a.sha = $3) AS started \
+         FROM dora_commits c WHERE c.repo_key = $1 AND c.environment_key = $2 \
+             AND c.sha = $3 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1",
+        "$4",
+    )
+});
+
+/// A pull request's change: `$1` repo key, `$2` environment, `$3` repo id, `$4` number,
+/// `$5` change key.
+static UPSERT_CHANGE_OF_PULL: LazyLock<String> = LazyLock::new(|| {
+    upsert_change(
+        "SELECT c.repo_key, c.environment_key, c.dora_deployment_id, c.finished_at, \
+             (SELECT pr.started_at FROM pull_requests pr \
+              WHERE pr.repo_id = $3 AND pr.number = $4) AS started \
+         FROM dora_commits c JOIN pull_request_commits p \
+             ON p.repo_id = $3 AND p.number = $4 AND p.sha = c.sha \
+         WHERE c.repo_key = $1 AND c.environment_key = $2 \
+         ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1",
+        "$5",
+    )
+});
+
 /// Sets the change's deployment to its earliest carrier (finish time, then id) and its start,
 /// or removes it when nothing carries it any more. One upsert from the earliest carrier (the
 /// case of every deploy that carries a commit); the delete only when that finds none.
@@ -350,16 +403,7 @@ async fn recompute(
     let set = match key {
         ChangeKey::Commit(sha) => {
             c.run(
-                "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
-                     dora_deployment_id, started_at) \
-                 SELECT c.repo_key, c.environment_key, $4, c.dora_deployment_id, \
-                     (SELECT MIN(a.authored_at) FROM dora_commits a \
-                      WHERE a.repo_key = $1 AND a.sha = $3) \
-                 FROM dora_commits c WHERE c.repo_key = $1 AND c.environment_key = $2 \
-                     AND c.sha = $3 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1 \
-                 ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
-                 SET dora_deployment_id = excluded.dora_deployment_id, \
-                     started_at = excluded.started_at",
+                &UPSERT_CHANGE_OF_COMMIT,
                 &[
                     repo_key.into(),
                     environment.into(),
@@ -371,18 +415,7 @@ async fn recompute(
         }
         ChangeKey::Pull { repo, number } => {
             c.run(
-                "INSERT INTO dora_changes (repo_key, environment_key, change_key, \
-                     dora_deployment_id, started_at) \
-                 SELECT c.repo_key, c.environment_key, $5, c.dora_deployment_id, \
-                     (SELECT pr.started_at FROM pull_requests pr \
-                      WHERE pr.repo_id = $3 AND pr.number = $4) \
-                 FROM dora_commits c JOIN pull_request_commits p \
-                     ON p.repo_id = $3 AND p.number = $4 AND p.sha = c.sha \
-                 WHERE c.repo_key = $1 AND c.environment_key = $2 \
-                 ORDER BY c.finished_at, c.dora_deployment_id LIMIT 1 \
-                 ON CONFLICT (repo_key, environment_key, change_key) DO UPDATE \
-                 SET dora_deployment_id = excluded.dora_deployment_id, \
-                     started_at = excluded.started_at",
+                &UPSERT_CHANGE_OF_PULL,
                 &[
                     repo_key.into(),
                     environment.into(),
@@ -548,6 +581,107 @@ fn deployment_fact(
     }
 }
 
+/// The SQL condition "a change (or a count) of `dora_changes` / `dora_lead_days` is in the
+/// report's environments", on their `lead_class` (migration 0014) as [`scope_sql`] does on
+/// deployments.
+fn lead_scope_sql(q: &DoraQuery, p: &mut Params) -> String {
+    if let Some(env) = &q.environment {
+        return format!("environment_key = {}", p.add(Bind::Text(env.clone())));
+    }
+    if q.extra_production.is_empty() {
+        return "lead_class = 1".to_owned();
+    }
+    let marks: Vec<String> = q
+        .extra_production
+        .iter()
+        .map(|e| p.add(Bind::Text(e.clone())))
+        .collect();
+    format!(
+        "(lead_class = 1 OR (lead_class = 2 AND environment_key IN ({})))",
+        marks.join(", ")
+    )
+}
+
+/// Lead time of the changes deployed on the days `first..=last` (UTC day numbers): the counts
+/// per bucket, then the median's value read from its bucket alone.
+async fn lead_tally(
+    c: &mut AnyConnection,
+    q: &DoraQuery,
+    (first, last): (i64, i64),
+) -> StoreResult<LeadTally> {
+    let mut p = Params { binds: Vec::new() };
+    let scope = lead_scope_sql(q, &mut p);
+    let sql = format!(
+        "SELECT lead_bucket, CAST(SUM(n) AS BIGINT) FROM dora_lead_days \
+         WHERE lead_day >= {} AND lead_day <= {} AND {scope} GROUP BY lead_bucket",
+        p.add(Bind::I64(first)),
+        p.add(Bind::I64(last)),
+    );
+    let rows: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+        .fetch_all(&mut *c)
+        .await?;
+    let counts: Vec<(i64, u64)> = rows
+        .into_iter()
+        .map(|(bucket, n)| (bucket, u64::try_from(n).unwrap_or(0)))
+        .collect();
+    let counted = tally::locate(&counts);
+    let mut median_seconds = None;
+    if let Some(at) = counted.median_at {
+        let mut p = Params { binds: Vec::new() };
+        let scope = lead_scope_sql(q, &mut p);
+        let sql = format!(
+            "SELECT lead_secs FROM dora_changes WHERE lead_bucket = {} AND lead_day >= {} \
+             AND lead_day <= {} AND {scope} ORDER BY lead_secs LIMIT 1 OFFSET {}",
+            p.add(Bind::I64(at.bucket)),
+            p.add(Bind::I64(first)),
+            p.add(Bind::I64(last)),
+            p.add(Bind::I64(i64::try_from(at.rank).unwrap_or(i64::MAX))),
+        );
+        median_seconds = bind_all_scalar(&p.binds, sqlx::query_scalar(&sql))
+            .fetch_optional(&mut *c)
+            .await?;
+        // The counts and the changes are written together, so the value exists; a count
+        // without it would be a bug in the triggers, not a reason to fail the report.
+        debug_assert!(median_seconds.is_some(), "lead-time counts out of step");
+    }
+    Ok(LeadTally {
+        changes: counted.changes,
+        dropped: counted.dropped,
+        median_seconds,
+    })
+}
+
+/// Advisory-lock key of the fold below (any constant outside `lock_key`'s namespace use).
+const LEAD_FOLD_LOCK: i64 = 0x0fe7_d07a_1ead_f01d;
+
+/// PostgreSQL: moves the ±1 rows the triggers logged (migration 0014) into the per-day
+/// counts, one folder at a time; rows of transactions still open stay for the next fold.
+/// SQLite's triggers update the counts directly.
+pub(super) async fn fold_lead_log(c: &mut AnyConnection) -> StoreResult<()> {
+    if c.backend_name() != "PostgreSQL" {
+        return Ok(());
+    }
+    let mut tx = sqlx::Connection::begin(&mut *c).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(LEAD_FOLD_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "WITH moved AS (DELETE FROM dora_lead_log \
+             RETURNING lead_day, lead_class, environment_key, lead_bucket, delta) \
+         INSERT INTO dora_lead_days (lead_day, lead_class, environment_key, lead_bucket, n) \
+         SELECT lead_day, lead_class, environment_key, lead_bucket, CAST(SUM(delta) AS BIGINT) \
+         FROM moved GROUP BY lead_day, lead_class, environment_key, lead_bucket \
+         ORDER BY lead_day, lead_class, environment_key, lead_bucket \
+         ON CONFLICT (lead_day, lead_class, environment_key, lead_bucket) \
+         DO UPDATE SET n = dora_lead_days.n + excluded.n",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 type FactRow = (i64, Option<i64>, Option<i64>, i64);
 type IncidentRow = (
     i64,
@@ -597,26 +731,39 @@ impl DoraStore for SqlStore {
         .await?;
         facts.any_deployment_ever = ever.is_some();
 
-        // Changes those deployments shipped, with a known start.
-        let mut p = Params { binds: Vec::new() };
-        let scope = scope_sql(q, &mut p, true);
-        let sql = format!(
-            "SELECT ch.dora_deployment_id, ch.started_at FROM dora_changes ch \
-             JOIN dora_deployments d ON d.id = ch.dora_deployment_id \
-             WHERE d.finished_at >= {} AND d.finished_at < {} AND {scope} \
-             AND ch.started_at IS NOT NULL",
-            p.add(Bind::I64(from)),
-            p.add(Bind::I64(until)),
-        );
-        let rows: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
-            .fetch_all(&mut *c)
-            .await?;
-        facts
-            .changes
-            .extend(rows.into_iter().map(|(d, s)| ChangeFact {
-                deployment: DeployKey(d),
-                started_at: Timestamp::from_unix(s),
-            }));
+        // Lead time: over every service, counted per tile from the per-day counts; otherwise
+        // the changes those deployments shipped, with a known start.
+        match &q.lead_tiles {
+            Some(tiles) if q.services.is_empty() => {
+                fold_lead_log(c).await?;
+                let mut tally = Vec::with_capacity(tiles.len());
+                for &tile in tiles {
+                    tally.push(lead_tally(c, q, tile).await?);
+                }
+                facts.lead_tally = Some(tally);
+            }
+            _ => {
+                let mut p = Params { binds: Vec::new() };
+                let scope = scope_sql(q, &mut p, true);
+                let sql = format!(
+                    "SELECT ch.dora_deployment_id, ch.started_at FROM dora_changes ch \
+                     JOIN dora_deployments d ON d.id = ch.dora_deployment_id \
+                     WHERE d.finished_at >= {} AND d.finished_at < {} AND {scope} \
+                     AND ch.started_at IS NOT NULL",
+                    p.add(Bind::I64(from)),
+                    p.add(Bind::I64(until)),
+                );
+                let rows: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+                    .fetch_all(&mut *c)
+                    .await?;
+                facts
+                    .changes
+                    .extend(rows.into_iter().map(|(d, s)| ChangeFact {
+                        deployment: DeployKey(d),
+                        started_at: Timestamp::from_unix(s),
+                    }));
+            }
+        }
 
         // Incidents that can touch the range: created in it (attribution); created after it
         // with no production-class deployment of their service (or integration) in between,
@@ -763,6 +910,14 @@ impl DoraStore for SqlStore {
                 .extend(rows.into_iter().map(|r| deployment_fact(r, false)));
         }
         Ok(facts)
+    }
+
+    async fn fold_dora_counts(&self) -> StoreResult<()> {
+        if !self.is_postgres() {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        fold_lead_log(&mut conn).await
     }
 
     async fn pending_dora(&self, limit: u32) -> StoreResult<Vec<PendingDora>> {

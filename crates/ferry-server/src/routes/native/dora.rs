@@ -114,7 +114,7 @@ pub async fn report(
     caller.require(Scope::Read)?;
     let pairs = query_pairs(raw.as_deref());
     let (scope, scope_json) = scope(&state, &pairs).await?;
-    let input = state.dora.input(&scope).await?;
+    let input = state.dora.input(&scope, None).await?;
     let report = dora::report(&input);
     let value = serde_json::to_value(&report).map_err(ApiError::internal)?;
     Ok(Json(with_scope(value, scope_json)))
@@ -141,7 +141,7 @@ pub async fn series(
         None => return Err(ApiError::invalid("bucket: required, week or month")),
     };
     let (scope, scope_json) = scope(&state, &pairs).await?;
-    let input = state.dora.input(&scope).await?;
+    let input = state.dora.input(&scope, Some(bucket)).await?;
     let buckets = dora::series(&input, bucket);
     Ok(Json(json!({
         "from": scope.range.from().to_string(),
