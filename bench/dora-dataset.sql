@@ -199,11 +199,15 @@ FROM (
                    AND e.dora_deployment_id < c.dora_deployment_id)))
 ) AS x
 ORDER BY dora_deployment_id;
--- SQLite's triggers counted them into dora_lead_days as they went in; PostgreSQL's are off
--- while loading (session_replication_role), so its counts are made here in one pass.
+-- SQLite's triggers counted them (and the deployments) into dora_lead_days and
+-- dora_deploy_days as they went in; PostgreSQL's are off while loading
+-- (session_replication_role), so its counts are made here in one pass.
 {{PG}}INSERT INTO dora_lead_days (lead_day, lead_class, environment_key, lead_bucket, n)
 {{PG}}SELECT lead_day, lead_class, environment_key, lead_bucket, COUNT(*) FROM dora_changes
 {{PG}}WHERE lead_bucket IS NOT NULL GROUP BY lead_day, lead_class, environment_key, lead_bucket;
+{{PG}}INSERT INTO dora_deploy_days (day, class, environment_key, n)
+{{PG}}SELECT finished_at / 86400, CASE WHEN production = 1 THEN 1 ELSE 2 END, environment_key,
+{{PG}}       COUNT(*) FROM dora_deployments GROUP BY 1, 2, 3;
 
 DROP TABLE bench_commits;
 

@@ -28,7 +28,7 @@ fn input(from: Date, to: Date) -> DoraInput {
         benchmark: Benchmark::B2023,
         deployments: vec![],
         changes: vec![],
-        lead_tally: None,
+        tally: None,
         incidents: vec![],
         any_deployment_ever: true,
     }

@@ -139,7 +139,7 @@ impl DoraKeeper {
             benchmark: scope.benchmark,
             deployments: facts.deployments,
             changes: facts.changes,
-            lead_tally: facts.lead_tally,
+            tally: facts.tally,
             incidents: facts.incidents,
             any_deployment_ever: facts.any_deployment_ever,
         })

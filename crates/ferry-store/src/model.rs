@@ -511,8 +511,8 @@ pub struct DoraQuery {
     /// production/prod/prd (`dora.production_environments`).
     pub extra_production: Vec<String>,
     /// The tiles the caller grades (`ferry_domain::dora::tally::tiles`): with no service
-    /// selected, lead time comes back counted per tile ([`DoraFacts::lead_tally`]) instead of
-    /// as every change of the range. `None`, or services selected: the changes.
+    /// selected, the facts come back counted ([`DoraFacts::tally`]) instead of as every
+    /// deployment and change of the range. `None`, or services selected: the lists.
     pub lead_tiles: Option<Vec<(i64, i64)>>,
 }
 
@@ -521,8 +521,9 @@ pub struct DoraQuery {
 pub struct DoraFacts {
     pub deployments: Vec<ferry_domain::dora::DeploymentFact>,
     pub changes: Vec<ferry_domain::dora::ChangeFact>,
-    /// One per tile of [`DoraQuery::lead_tiles`] when lead time was counted instead.
-    pub lead_tally: Option<Vec<ferry_domain::dora::LeadTally>>,
+    /// With [`DoraQuery::lead_tiles`] and no service selected: the same facts counted (one
+    /// lead-time tally per tile), and the three lists above left empty.
+    pub tally: Option<ferry_domain::dora::Tallied>,
     pub incidents: Vec<ferry_domain::dora::IncidentFact>,
     pub any_deployment_ever: bool,
 }

@@ -6,7 +6,9 @@
 #[allow(dead_code)]
 mod support;
 
-use ferry_domain::dora::{DeployKey, DeploymentFact, LeadTally};
+use ferry_domain::dora::{
+    self as dora, tally, Benchmark, DeployKey, DeploymentFact, DoraInput, DoraRange,
+};
 use ferry_domain::ingest::{DedupScope, DeployResult, DevLakeAuth, IntegrationKind, ServiceAlias};
 use ferry_domain::{DeploymentSource, IntegrationId, ServiceId, StatusState, Timestamp};
 use ferry_store::model::*;
@@ -138,34 +140,47 @@ async fn lead_pairs(db: &TestDb, q: &DoraQuery) -> Vec<(i64, i64)> {
         .map(|c| (finish(c.deployment), c.started_at.unix()))
         .collect();
     out.sort_unstable();
-    check_lead_counts(db, q, &out).await;
+    check_counted_facts(db, q).await;
     out
 }
 
-/// The per-day lead-time counts (migration 0014, kept by triggers through every write path)
-/// agree with the changes: a tally of the query's days, asked for with no service selected,
-/// gives the counts and median the changes' own lead times give.
-async fn check_lead_counts(db: &TestDb, q: &DoraQuery, pairs: &[(i64, i64)]) {
+/// The counted path (migrations 0014–0015: per-day counts kept by triggers through every write
+/// path, incidents attributed by index) gives the report the listed facts give, for the
+/// query's days as one range, asked with no service selected; both benchmarks.
+async fn check_counted_facts(db: &TestDb, q: &DoraQuery) {
     let (from, until) = (q.from.unix(), q.until.unix());
     if !q.services.is_empty() || from % DAY != 0 || until % DAY != 0 {
         return;
     }
+    let date = |secs: i64| {
+        time::OffsetDateTime::from_unix_timestamp(secs)
+            .expect("a test time")
+            .date()
+    };
+    let range = DoraRange::new(date(from), date(until - 1)).expect("range");
     let tiled = DoraQuery {
-        lead_tiles: Some(vec![(from / DAY, until / DAY - 1)]),
+        lead_tiles: Some(tally::tiles(range, None)),
         ..q.clone()
     };
-    let facts = db.store.dora_facts(&tiled).await.expect("facts");
-    let got = facts.lead_tally.expect("a tally")[0];
-    let mut leads: Vec<i64> = pairs.iter().map(|(f, s)| f - s).collect();
-    let dropped = leads.iter().filter(|&&l| l < 0).count() as u64;
-    leads.retain(|&l| l >= 0);
-    leads.sort_unstable();
-    let want = LeadTally {
-        changes: leads.len() as u64,
-        dropped,
-        median_seconds: (!leads.is_empty()).then(|| leads[(leads.len() - 1) / 2]),
-    };
-    assert_eq!(got, want, "lead-time counts out of step with the changes");
+    let listed = db.store.dora_facts(q).await.expect("facts");
+    let counted = db.store.dora_facts(&tiled).await.expect("facts");
+    assert!(counted.tally.is_some(), "no service selected: a tally");
+    for benchmark in [Benchmark::B2023, Benchmark::B2021] {
+        let input = |f: DoraFacts| DoraInput {
+            range,
+            benchmark,
+            deployments: f.deployments,
+            changes: f.changes,
+            incidents: f.incidents,
+            tally: f.tally,
+            any_deployment_ever: f.any_deployment_ever,
+        };
+        assert_eq!(
+            dora::report(&input(counted.clone())),
+            dora::report(&input(listed.clone())),
+            "the counted facts disagree with the listed ones"
+        );
+    }
 }
 
 async fn payload_commits_and_arrival_order(db: Arc<TestDb>) {
@@ -239,6 +254,7 @@ async fn failures_and_reposts(db: Arc<TestDb>) {
     failed.result = DeployResult::Failure;
     s.ingest_deployment(failed).await.expect("ingest");
     let q = query(T0, T0 + 7 * DAY);
+    check_counted_facts(&db, &q).await;
     let facts = s.dora_facts(&q).await.expect("facts");
     assert!(facts.deployments.is_empty(), "a failed deploy never counts");
     assert!(!facts.any_deployment_ever);
@@ -292,6 +308,7 @@ async fn failures_and_reposts(db: Arc<TestDb>) {
     };
     // Counted: the staging deploy; the production one comes along, not counted, because
     // incidents are attributed among production-class deployments whatever is selected.
+    check_counted_facts(&db, &q_staging).await;
     let facts = s.dora_facts(&q_staging).await.expect("facts");
     let counted: Vec<bool> = facts.deployments.iter().map(|d| d.in_scope).collect();
     assert_eq!(counted.iter().filter(|c| **c).count(), 1);
@@ -300,6 +317,7 @@ async fn failures_and_reposts(db: Arc<TestDb>) {
         extra_production: vec!["staging".into()],
         ..query(T0, T0 + 7 * DAY)
     };
+    check_counted_facts(&db, &q_extra).await;
     assert_eq!(
         s.dora_facts(&q_extra)
             .await
@@ -562,6 +580,7 @@ async fn incidents_of_the_api(db: Arc<TestDb>) {
     assert_eq!(total, 1);
     assert_eq!(listed[0].id, i.id);
 
+    check_counted_facts(&db, &query(T0, T0 + DAY)).await;
     let facts = s.dora_facts(&query(T0, T0 + DAY)).await.expect("facts");
     assert_eq!(facts.incidents.len(), 1);
     let key = facts.deployments[0].key;
@@ -624,6 +643,8 @@ async fn facts_for_scopes_and_attribution(db: Arc<TestDb>) {
         .expect("issue");
 
     let week = query(T0, T0 + 7 * DAY);
+    check_counted_facts(&db, &week).await;
+    check_counted_facts(&db, &query(T0 + DAY, T0 + 3 * DAY)).await;
     let facts = s.dora_facts(&week).await.expect("facts");
     let mut created: Vec<i64> = facts
         .incidents
@@ -663,6 +684,31 @@ async fn facts_for_scopes_and_attribution(db: Arc<TestDb>) {
         .expect("the service-less incident");
     assert!(!orphan.in_scope, "not cart's for the 2021 rule");
     assert_eq!(orphan.integration, Some(dl.id));
+
+    // A staging deploy of shop between s1 and I-1: counted by `environment=staging`, never
+    // blamed (attribution looks at production-class deployments, API.md D40), on either path.
+    let mut staging = ingest(
+        dl.id,
+        "s2",
+        None,
+        T0 + 2 * DAY,
+        vec![commit("https://github.com/acme/shop", "s2", None)],
+    );
+    staging.environment = "Staging".into();
+    s.ingest_deployment(staging).await.expect("ingest");
+    let staging_week = DoraQuery {
+        environment: Some("staging".into()),
+        ..query(T0, T0 + 7 * DAY)
+    };
+    check_counted_facts(&db, &staging_week).await;
+    check_counted_facts(&db, &week).await;
+    let facts = s.dora_facts(&staging_week).await.expect("facts");
+    let staged = facts
+        .deployments
+        .iter()
+        .find(|d| d.in_scope)
+        .expect("the staging deploy is counted");
+    assert_eq!((staged.service, staged.integration), (None, None));
 }
 
 /// Statuses that make deployments succeed and fail again, walks recorded by a concurrent

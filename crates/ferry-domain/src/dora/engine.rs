@@ -7,12 +7,17 @@
 //! O(D log I + I log I), then O(C + I + days) to group samples by bucket and select medians.
 //! Per-day counts are additive, so frequency and failure rate of any bucket are sums over
 //! its days; medians are not, so lead-time and recovery samples are grouped by bucket
-//! (counting sort) and each group is selected once.
+//! (counting sort) and each group is selected once. A tallied input (`DoraInput::tally`)
+//! arrives already counted per day, with its incidents attributed: O(I + days).
 
 use super::attribution::attribute;
 use super::counted::Counted;
+use super::id_map::IdMap;
 use super::range::{date_of, day_number, month_of, week_of, SECS_PER_DAY};
-use super::{failure, frequency, lead_time, recovery, Benchmark, DoraInput, DoraReport, LeadTally};
+use super::{
+    failure, frequency, lead_time, recovery, Benchmark, DeployKey, DoraInput, DoraReport, LeadTally,
+};
+use crate::values::Timestamp;
 
 /// The input reduced to the days of the range (index 0 = `range.from()`).
 pub(crate) struct Prepared {
@@ -26,7 +31,7 @@ pub(crate) struct Prepared {
     dropped: Vec<u32>,
     /// (day of the deployment's finish, lead time in seconds ≥ 0).
     lead: Vec<(u32, i64)>,
-    /// The store's per-bucket lead time, replacing `lead` and `dropped` (see `DoraInput`).
+    /// The store's per-bucket lead time, replacing `lead` and `dropped` (see `DoraInput::tally`).
     lead_tally: Option<Vec<LeadTally>>,
     /// (first day, last day, seconds ≥ 0): the sample belongs to a bucket holding both days.
     /// 2023: deployment finish day and resolution day; 2021: the resolution day twice.
@@ -49,71 +54,96 @@ impl Prepared {
             month.push(month_of(date_of(day)));
         }
 
-        let counted = Counted::new(&input.deployments, start, end);
         let mut deploys = vec![0u32; n_days];
-        for (_, at) in counted.iter() {
-            deploys[offset(at) as usize] += 1;
-        }
-
+        let mut failed = vec![0u32; n_days];
         let mut dropped = vec![0u32; n_days];
-        let mut lead = Vec::with_capacity(input.changes.len());
-        let changes = match input.lead_tally {
-            Some(_) => &[][..],
-            None => &input.changes[..],
-        };
-        for change in changes {
-            let Some(slot) = counted.slot(change.deployment) else {
-                continue;
-            };
-            let finished = counted.finished(slot);
-            let secs = finished.saturating_sub(change.started_at.unix());
-            if secs < 0 {
-                dropped[offset(finished) as usize] += 1;
-            } else {
-                lead.push((offset(finished), secs));
-            }
-        }
-
-        let mut is_failed = vec![false; counted.slots()];
+        let mut lead = Vec::new();
         let mut recovery = Vec::new();
-        let attributed = attribute(&input.deployments, &input.incidents);
-        for (incident, key) in input.incidents.iter().zip(attributed) {
-            let Some(slot) = key.and_then(|k| counted.slot(k)) else {
-                continue;
-            };
-            is_failed[slot] = true;
-            let resolved = incident
-                .resolved_at
-                .map(|t| t.unix())
-                .filter(|&t| in_range(t));
+        // 2023 recovery sample of an incident blamed on a counted deployment finishing at
+        // `finished`. Negative (resolved before the deployment it is blamed on finished, as an
+        // explicit attribution allows): not a recovery time, left out.
+        let mut recovered = |finished: i64, resolved: Option<Timestamp>| {
+            let resolved = resolved.map(|t| t.unix()).filter(|&t| in_range(t));
             if let (Benchmark::B2023, Some(resolved)) = (input.benchmark, resolved) {
-                let finished = counted.finished(slot);
-                // Negative (resolved before the deployment it is blamed on finished, as an
-                // explicit attribution allows): not a recovery time, left out.
                 let secs = resolved.saturating_sub(finished);
                 if secs >= 0 {
                     recovery.push((offset(finished), offset(resolved), secs));
                 }
             }
-        }
-        let mut failed = vec![0u32; n_days];
-        for (slot, at) in counted.iter() {
-            if is_failed[slot] {
-                failed[offset(at) as usize] += 1;
+        };
+        // 2021 samples: incidents of the scope resolved in the range, from their creation.
+        let mut restored = Vec::new();
+        let ever_deployed;
+
+        if let Some(tally) = &input.tally {
+            for &(day, n) in &tally.deploys {
+                if let Some(slot) = usize::try_from(day - first_day)
+                    .ok()
+                    .and_then(|i| deploys.get_mut(i))
+                {
+                    *slot += u32::try_from(n).unwrap_or(u32::MAX);
+                }
             }
+            let mut seen = IdMap::<DeployKey, ()>::default();
+            for incident in &tally.incidents {
+                if let Some((key, finished)) = incident.counted {
+                    let finished = finished.unix();
+                    if in_range(finished) {
+                        if seen.insert(key, ()).is_none() {
+                            failed[offset(finished) as usize] += 1;
+                        }
+                        recovered(finished, incident.resolved_at);
+                    }
+                }
+                restored.push((incident.in_scope, incident.created_at, incident.resolved_at));
+            }
+            ever_deployed = input.any_deployment_ever || deploys.iter().any(|&n| n > 0);
+        } else {
+            let counted = Counted::new(&input.deployments, start, end);
+            for (_, at) in counted.iter() {
+                deploys[offset(at) as usize] += 1;
+            }
+            lead.reserve(input.changes.len());
+            for change in &input.changes {
+                let Some(slot) = counted.slot(change.deployment) else {
+                    continue;
+                };
+                let finished = counted.finished(slot);
+                let secs = finished.saturating_sub(change.started_at.unix());
+                if secs < 0 {
+                    dropped[offset(finished) as usize] += 1;
+                } else {
+                    lead.push((offset(finished), secs));
+                }
+            }
+            let mut is_failed = vec![false; counted.slots()];
+            let attributed = attribute(&input.deployments, &input.incidents);
+            for (incident, key) in input.incidents.iter().zip(attributed) {
+                restored.push((incident.in_scope, incident.created_at, incident.resolved_at));
+                let Some(slot) = key.and_then(|k| counted.slot(k)) else {
+                    continue;
+                };
+                is_failed[slot] = true;
+                recovered(counted.finished(slot), incident.resolved_at);
+            }
+            for (slot, at) in counted.iter() {
+                if is_failed[slot] {
+                    failed[offset(at) as usize] += 1;
+                }
+            }
+            // In-scope facts are counted-kind deployments of the scope: evidence enough.
+            ever_deployed =
+                input.any_deployment_ever || input.deployments.iter().any(|f| f.in_scope);
         }
 
         if input.benchmark == Benchmark::B2021 {
-            for incident in input.incidents.iter().filter(|i| i.in_scope) {
-                let resolved = incident
-                    .resolved_at
-                    .map(|t| t.unix())
-                    .filter(|&t| in_range(t));
-                let Some(resolved) = resolved else {
+            for (in_scope, created, resolved) in restored {
+                let resolved = resolved.map(|t| t.unix()).filter(|&t| in_range(t));
+                let (true, Some(resolved)) = (in_scope, resolved) else {
                     continue;
                 };
                 // Negative (resolved before created): bad data, left out.
-                let secs = resolved.saturating_sub(incident.created_at.unix());
+                let secs = resolved.saturating_sub(created.unix());
                 if secs >= 0 {
                     recovery.push((offset(resolved), offset(resolved), secs));
                 }
@@ -122,9 +152,7 @@ impl Prepared {
 
         Prepared {
             benchmark: input.benchmark,
-            // In-scope facts are counted-kind deployments of the scope: evidence enough.
-            ever_deployed: input.any_deployment_ever
-                || input.deployments.iter().any(|f| f.in_scope),
+            ever_deployed,
             first_day,
             week,
             month,
@@ -132,7 +160,7 @@ impl Prepared {
             failed,
             dropped,
             lead,
-            lead_tally: input.lead_tally.clone(),
+            lead_tally: input.tally.as_ref().map(|t| t.lead.clone()),
             recovery,
         }
     }

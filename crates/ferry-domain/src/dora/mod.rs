@@ -48,7 +48,7 @@ pub use lead_time::LeadTime;
 pub use level::{Benchmark, Level};
 pub use range::{Bucket, DoraRange};
 pub use recovery::Recovery;
-pub use tally::LeadTally;
+pub use tally::{BlamedIncident, LeadTally, Tallied};
 
 use crate::ids::{IntegrationId, ServiceId};
 use crate::values::Timestamp;
@@ -104,10 +104,9 @@ pub struct DoraInput {
     /// attribution is exact). Any superset must give the same answer.
     pub deployments: Vec<DeploymentFact>,
     pub changes: Vec<ChangeFact>,
-    /// Lead time already counted by the store, one per bucket of the call ([`tally::tiles`]:
-    /// one for [`report`], one per week or month for [`series`]); then `changes` is not
-    /// read.
-    pub lead_tally: Option<Vec<LeadTally>>,
+    /// The same facts already counted by the store (reports over every service, see
+    /// [`tally`]); then `deployments`, `changes` and `incidents` are not read.
+    pub tally: Option<Tallied>,
     pub incidents: Vec<IncidentFact>,
     /// Whether the scope has any counted-kind deployment at any time (frequency level is null
     /// otherwise).

@@ -1,6 +1,9 @@
-//! Lead time from counts rather than samples, for reports over hundreds of thousands of
-//! changes (every service at once).
+//! The facts of a report over every service, counted by the store rather than listed:
+//! hundreds of thousands of changes and deployments in a range would otherwise all be read.
+//! [`Tallied`] holds counted deployments per day, lead time per tile, and the incidents with
+//! their deployment (dora.md §3) already found by the store.
 //!
+//! Lead time:
 //! The store keeps, per finish day and scope, how many changes fall in each lead-time bucket
 //! ([`lead_bucket`]). For one tile of a report (the whole range, or a week or month of a
 //! series), [`locate`] finds from those counts the bucket holding the lower median and its rank
@@ -10,7 +13,8 @@
 
 use super::level::{DAY, HOUR};
 use super::range::{date_of, day_number, month_of, week_of};
-use super::{Bucket, DoraRange};
+use super::{Bucket, DeployKey, DoraRange};
+use crate::values::Timestamp;
 
 /// The bucket of changes that started after their deployment finished (dora.md: `dropped`).
 pub const DROPPED: i64 = -1;
@@ -107,6 +111,32 @@ pub struct LeadTally {
     pub changes: u64,
     pub dropped: u64,
     pub median_seconds: Option<i64>,
+}
+
+/// What [`super::DoraInput::tally`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tallied {
+    /// One per tile of the call ([`tiles`]: one for a report, one per week or month for a
+    /// series).
+    pub lead: Vec<LeadTally>,
+    /// Counted deployments per UTC day number (days outside the range are ignored).
+    pub deploys: Vec<(i64, u64)>,
+    /// Incidents that may count: blamed on a deployment of the range, or resolved in it.
+    pub incidents: Vec<BlamedIncident>,
+}
+
+/// An incident with its attribution done (dora.md §3, the rules of the private
+/// `attribution` module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlamedIncident {
+    /// The deployment it is attributed to, when that is a counted one (success, the report's
+    /// environments): its key and finish time. `None`: unattributed, or attributed to a
+    /// deployment the report does not count.
+    pub counted: Option<(DeployKey, Timestamp)>,
+    pub created_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    /// Belongs to the report's scope (for the 2021 time to restore).
+    pub in_scope: bool,
 }
 
 /// The tiles a report (`bucket: None`: the whole range) or a series grades, as inclusive UTC

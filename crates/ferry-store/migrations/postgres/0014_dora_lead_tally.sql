@@ -45,7 +45,7 @@ GROUP BY lead_day, lead_class, environment_key, lead_bucket;
 -- Concurrent transactions (different repositories) write changes of the same days in any
 -- order; updating the count rows directly would lock them in different orders and deadlock.
 -- So the trigger only appends ±1 rows here (no key, no conflict), and a reader folds them
--- into `dora_lead_days` under one advisory lock (`sql/dora.rs`, `fold_lead_log`).
+-- into `dora_lead_days` under one advisory lock (`sql/dora.rs`, `fold_counts`).
 CREATE TABLE dora_lead_log (
     lead_day        BIGINT  NOT NULL,
     lead_class      INTEGER NOT NULL,

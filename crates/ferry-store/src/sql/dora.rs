@@ -17,15 +17,17 @@
 //! The metric rules themselves live in `ferry_domain::dora`; [`DoraStore::dora_facts`] only
 //! selects the rows a report needs.
 
-use super::exec::Exec;
-use super::ingest::{bind_all_as, bind_all_scalar, IssueRow, Params, ISSUE_COLS, ISSUE_FROM};
+use super::exec::{Exec, Val};
+use super::ingest::{bind_all_as, IssueRow, Params, ISSUE_COLS, ISSUE_FROM};
 use super::{b, Bind, SqlStore};
 use crate::model::*;
 use crate::traits::DoraStore;
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use ferry_domain::dora::tally;
-use ferry_domain::dora::{ChangeFact, DeployKey, DeploymentFact, IncidentFact, LeadTally};
+use ferry_domain::dora::{
+    BlamedIncident, ChangeFact, DeployKey, DeploymentFact, IncidentFact, LeadTally, Tallied,
+};
 use ferry_domain::ingest::{lead_time_minutes, repo_key_from_url, IssueStatus};
 use ferry_domain::{IntegrationId, IssueId, RepoId, RepoSlug, ServiceId, Timestamp};
 use sqlx::AnyConnection;
@@ -526,9 +528,9 @@ pub(super) async fn sync_services(
 
 /// The SQL condition "deployment `d` is production-class" (spec/dora.md: the API flag, or an
 /// ingested environment named production/prod/prd or configured), binding into `p`.
-fn production_sql(q: &DoraQuery, p: &mut Params) -> String {
+fn production_sql(d: &str, q: &DoraQuery, p: &mut Params) -> String {
     if q.extra_production.is_empty() {
-        return "d.production = 1".to_owned();
+        return format!("{d}.production = 1");
     }
     let marks: Vec<String> = q
         .extra_production
@@ -536,25 +538,25 @@ fn production_sql(q: &DoraQuery, p: &mut Params) -> String {
         .map(|e| p.add(Bind::Text(e.clone())))
         .collect();
     format!(
-        "(d.production = 1 OR (d.ingested_deployment_id IS NOT NULL \
-         AND d.environment_key IN ({})))",
+        "({d}.production = 1 OR ({d}.ingested_deployment_id IS NOT NULL \
+         AND {d}.environment_key IN ({})))",
         marks.join(", ")
     )
 }
 
 /// The SQL condition "deployment `d` is counted by the report": the environment asked for
 /// (else production-class) and, with `with_services`, the services asked for.
-fn scope_sql(q: &DoraQuery, p: &mut Params, with_services: bool) -> String {
+fn scope_sql(d: &str, q: &DoraQuery, p: &mut Params, with_services: bool) -> String {
     let mut w = Vec::new();
     match &q.environment {
         Some(env) => w.push(format!(
-            "d.environment_key = {}",
+            "{d}.environment_key = {}",
             p.add(Bind::Text(env.clone()))
         )),
-        None => w.push(production_sql(q, p)),
+        None => w.push(production_sql(d, q, p)),
     }
     if with_services && !q.services.is_empty() {
-        w.push(services_in("d.service_id", q, p));
+        w.push(services_in(&format!("{d}.service_id"), q, p));
     }
     w.join(" AND ")
 }
@@ -581,15 +583,15 @@ fn deployment_fact(
     }
 }
 
-/// The SQL condition "a change (or a count) of `dora_changes` / `dora_lead_days` is in the
-/// report's environments", on their `lead_class` (migration 0014) as [`scope_sql`] does on
-/// deployments.
-fn lead_scope_sql(q: &DoraQuery, p: &mut Params) -> String {
+/// The SQL condition "a row of the per-day counts (or a change's lead-time columns) is in the
+/// report's environments", on its class column (`lead_class` or `class`, migrations 0014 and
+/// 0015) as [`scope_sql`] says it of a deployment.
+fn class_scope_sql(class: &str, q: &DoraQuery, p: &mut Params) -> String {
     if let Some(env) = &q.environment {
         return format!("environment_key = {}", p.add(Bind::Text(env.clone())));
     }
     if q.extra_production.is_empty() {
-        return "lead_class = 1".to_owned();
+        return format!("{class} = 1");
     }
     let marks: Vec<String> = q
         .extra_production
@@ -597,7 +599,7 @@ fn lead_scope_sql(q: &DoraQuery, p: &mut Params) -> String {
         .map(|e| p.add(Bind::Text(e.clone())))
         .collect();
     format!(
-        "(lead_class = 1 OR (lead_class = 2 AND environment_key IN ({})))",
+        "({class} = 1 OR ({class} = 2 AND environment_key IN ({})))",
         marks.join(", ")
     )
 }
@@ -605,30 +607,29 @@ fn lead_scope_sql(q: &DoraQuery, p: &mut Params) -> String {
 /// Lead time of the changes deployed on the days `first..=last` (UTC day numbers): the counts
 /// per bucket, then the median's value read from its bucket alone.
 async fn lead_tally(
-    c: &mut AnyConnection,
+    c: &mut dyn Exec,
     q: &DoraQuery,
     (first, last): (i64, i64),
 ) -> StoreResult<LeadTally> {
     let mut p = Params { binds: Vec::new() };
-    let scope = lead_scope_sql(q, &mut p);
+    let scope = class_scope_sql("lead_class", q, &mut p);
     let sql = format!(
         "SELECT lead_bucket, CAST(SUM(n) AS BIGINT) FROM dora_lead_days \
          WHERE lead_day >= {} AND lead_day <= {} AND {scope} GROUP BY lead_bucket",
         p.add(Bind::I64(first)),
         p.add(Bind::I64(last)),
     );
-    let rows: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
-        .fetch_all(&mut *c)
-        .await?;
-    let counts: Vec<(i64, u64)> = rows
-        .into_iter()
-        .map(|(bucket, n)| (bucket, u64::try_from(n).unwrap_or(0)))
-        .collect();
+    let counts = c
+        .rows(&sql, &vals(&p))
+        .await?
+        .iter()
+        .map(|r| Ok((r.int(0)?, u64::try_from(r.int(1)?).unwrap_or(0))))
+        .collect::<StoreResult<Vec<(i64, u64)>>>()?;
     let counted = tally::locate(&counts);
     let mut median_seconds = None;
     if let Some(at) = counted.median_at {
         let mut p = Params { binds: Vec::new() };
-        let scope = lead_scope_sql(q, &mut p);
+        let scope = class_scope_sql("lead_class", q, &mut p);
         let sql = format!(
             "SELECT lead_secs FROM dora_changes WHERE lead_bucket = {} AND lead_day >= {} \
              AND lead_day <= {} AND {scope} ORDER BY lead_secs LIMIT 1 OFFSET {}",
@@ -637,9 +638,7 @@ async fn lead_tally(
             p.add(Bind::I64(last)),
             p.add(Bind::I64(i64::try_from(at.rank).unwrap_or(i64::MAX))),
         );
-        median_seconds = bind_all_scalar(&p.binds, sqlx::query_scalar(&sql))
-            .fetch_optional(&mut *c)
-            .await?;
+        median_seconds = c.opt_int(&sql, &vals(&p)).await?;
         // The counts and the changes are written together, so the value exists; a count
         // without it would be a bug in the triggers, not a reason to fail the report.
         debug_assert!(median_seconds.is_some(), "lead-time counts out of step");
@@ -654,10 +653,10 @@ async fn lead_tally(
 /// Advisory-lock key of the fold below (any constant outside `lock_key`'s namespace use).
 const LEAD_FOLD_LOCK: i64 = 0x0fe7_d07a_1ead_f01d;
 
-/// PostgreSQL: moves the ±1 rows the triggers logged (migration 0014) into the per-day
-/// counts, one folder at a time; rows of transactions still open stay for the next fold.
+/// PostgreSQL: moves the ±1 rows the triggers logged (migrations 0014, 0015) into the
+/// per-day counts, one folder at a time; rows of transactions still open stay for the next fold.
 /// SQLite's triggers update the counts directly.
-pub(super) async fn fold_lead_log(c: &mut AnyConnection) -> StoreResult<()> {
+pub(super) async fn fold_counts(c: &mut AnyConnection) -> StoreResult<()> {
     if c.backend_name() != "PostgreSQL" {
         return Ok(());
     }
@@ -678,8 +677,184 @@ pub(super) async fn fold_lead_log(c: &mut AnyConnection) -> StoreResult<()> {
     )
     .execute(&mut *tx)
     .await?;
+    sqlx::query(
+        "WITH moved AS (DELETE FROM dora_deploy_log \
+             RETURNING day, class, environment_key, delta) \
+         INSERT INTO dora_deploy_days (day, class, environment_key, n) \
+         SELECT day, class, environment_key, CAST(SUM(delta) AS BIGINT) \
+         FROM moved GROUP BY day, class, environment_key ORDER BY day, class, environment_key \
+         ON CONFLICT (day, class, environment_key) DO UPDATE SET n = dora_deploy_days.n + excluded.n",
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The SQL condition on `issues i` (joined to its named deployments `da`, `di`) of one reason
+/// an incident can touch a report of `[from_m, until_m)` (see `dora_facts`); one statement
+/// per reason, each on its own index (an OR of them scans every incident).
+fn incident_reason(
+    reason: u8,
+    q: &DoraQuery,
+    p: &mut Params,
+    from_m: &str,
+    until_m: &str,
+) -> String {
+    match reason {
+        0 => {
+            format!("i.incident = 1 AND i.created_date >= {from_m} AND i.created_date < {until_m}")
+        }
+        1 => {
+            let prod = production_sql("d", q, p);
+            format!(
+                "i.incident = 1 AND i.created_date >= {until_m} AND NOT EXISTS (SELECT 1 \
+                 FROM dora_deployments d WHERE d.finished_at >= {until_m} \
+                 AND d.finished_at < i.created_date AND {prod} \
+                 AND ((i.service_id IS NOT NULL AND d.service_id = i.service_id) \
+                 OR (i.service_id IS NULL AND d.integration_id = i.integration_id)))"
+            )
+        }
+        2 => format!(
+            "i.incident = 1 AND i.resolution_date >= {from_m} \
+             AND i.resolution_date < {until_m}"
+        ),
+        // Naming a deployment: one statement per kind, each driven by its partial index of
+        // the (few) incidents that name one. The `+`s keep SQLite off the `incident` indexes,
+        // which hold every incident, and off walking the range's deployments to probe for
+        // incidents.
+        3 => format!(
+            "+i.incident = 1 AND i.deployment_id IS NOT NULL \
+             AND +da.finished_at >= {from_m} AND +da.finished_at < {until_m}"
+        ),
+        _ => format!(
+            "+i.incident = 1 AND i.ingested_deployment_id IS NOT NULL \
+             AND +di.finished_at >= {from_m} AND +di.finished_at < {until_m}"
+        ),
+    }
+}
+
+/// The incidents' part of a tallied report (no service selected): those of every reason of
+/// [`incident_reason`], each with the deployment dora.md §3 attributes it to, found here by
+/// index (the named one; else the latest production-class deployment of its service, or of
+/// its integration without a service, finishing before it was created — ties to the larger
+/// id, as `ferry_domain::dora`'s attribution does), and whether the report counts that one.
+async fn blamed_incidents(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<BlamedIncident>> {
+    let (from, until) = (q.from.unix(), q.until.unix());
+    // One backward step in `dora_deployments_service` (0015) per incident with a service.
+    let latest = |group: &str, p: &mut Params| {
+        let prod = production_sql("e", q, p);
+        format!(
+            "(SELECT e.id FROM dora_deployments e WHERE e.{group} = i.{group} AND {prod} \
+             AND e.finished_at < i.created_date ORDER BY e.finished_at DESC, e.id DESC LIMIT 1)"
+        )
+    };
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for reason in 0..5u8 {
+        let mut p = Params { binds: Vec::new() };
+        let from_m = p.add(Bind::I64(from));
+        let until_m = p.add(Bind::I64(until));
+        let cond = incident_reason(reason, q, &mut p, &from_m, &until_m);
+        let by_service = latest("service_id", &mut p);
+        let by_integration = latest("integration_id", &mut p);
+        let counted = scope_sql("x", q, &mut p, false);
+        let sql = format!(
+            "SELECT i.id, i.created_date, \
+                 CASE WHEN i.resolution_date IS NOT NULL THEN i.resolution_date \
+                      WHEN i.status = 'DONE' THEN i.updated_date END, \
+                 x.id, x.finished_at, \
+                 CAST(CASE WHEN x.finished_at >= {from_m} AND x.finished_at < {until_m} \
+                      AND {counted} THEN 1 ELSE 0 END AS BIGINT) \
+             FROM issues i \
+             LEFT JOIN dora_deployments da ON da.api_deployment_id = i.deployment_id \
+             LEFT JOIN dora_deployments di \
+                 ON di.ingested_deployment_id = i.ingested_deployment_id \
+             LEFT JOIN dora_deployments x ON x.id = CASE \
+                 WHEN i.deployment_id IS NOT NULL THEN da.id \
+                 WHEN i.ingested_deployment_id IS NOT NULL THEN di.id \
+                 WHEN i.service_id IS NOT NULL THEN {by_service} \
+                 ELSE {by_integration} END \
+             WHERE {cond}"
+        );
+        for r in c.rows(&sql, &vals(&p)).await? {
+            let (id, created, resolved) = (r.int(0)?, r.int(1)?, r.opt_int(2)?);
+            let (blamed, finished, counted) = (r.opt_int(3)?, r.opt_int(4)?, r.int(5)?);
+            if !seen.insert(id) {
+                continue;
+            }
+            out.push(BlamedIncident {
+                counted: match (blamed, finished, counted) {
+                    (Some(key), Some(at), 1) => Some((DeployKey(key), Timestamp::from_unix(at))),
+                    _ => None,
+                },
+                created_at: Timestamp::from_unix(created),
+                resolved_at: resolved.map(Timestamp::from_unix),
+                // No service selected: every incident is the scope's.
+                in_scope: true,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Counted deployments per UTC day of the report's range, from the per-day counts.
+async fn deploy_days(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<(i64, u64)>> {
+    let mut p = Params { binds: Vec::new() };
+    let scope = class_scope_sql("class", q, &mut p);
+    let sql = format!(
+        "SELECT day, CAST(SUM(n) AS BIGINT) FROM dora_deploy_days \
+         WHERE day >= {} AND day <= {} AND {scope} GROUP BY day",
+        p.add(Bind::I64(q.from.unix().div_euclid(86_400))),
+        p.add(Bind::I64((q.until.unix() - 1).div_euclid(86_400))),
+    );
+    c.rows(&sql, &vals(&p))
+        .await?
+        .iter()
+        .map(|r| Ok((r.int(0)?, u64::try_from(r.int(1)?).unwrap_or(0))))
+        .collect()
+}
+
+/// Whether the scope ever had a counted-kind deployment (the frequency level is null
+/// otherwise).
+async fn ever_deployed(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<bool> {
+    let mut p = Params { binds: Vec::new() };
+    let scope = scope_sql("d", q, &mut p, true);
+    let sql = format!("SELECT d.id FROM dora_deployments d WHERE {scope} LIMIT 1");
+    Ok(c.row(&sql, &vals(&p)).await?.is_some())
+}
+
+/// The facts of a report over every service, counted (see `ferry_domain::dora::tally`):
+/// lead time per tile, deployments per day, incidents with their attribution.
+async fn tallied_facts(
+    c: &mut dyn Exec,
+    q: &DoraQuery,
+    tiles: &[(i64, i64)],
+) -> StoreResult<DoraFacts> {
+    let mut lead = Vec::with_capacity(tiles.len());
+    for &tile in tiles {
+        lead.push(lead_tally(c, q, tile).await?);
+    }
+    Ok(DoraFacts {
+        any_deployment_ever: ever_deployed(c, q).await?,
+        tally: Some(Tallied {
+            lead,
+            deploys: deploy_days(c, q).await?,
+            incidents: blamed_incidents(c, q).await?,
+        }),
+        ..DoraFacts::default()
+    })
+}
+
+/// `p`'s values for [`Exec`].
+fn vals(p: &Params) -> Vec<Val<'_>> {
+    p.binds
+        .iter()
+        .map(|b| match b {
+            Bind::I64(v) => Val::from(*v),
+            Bind::Text(t) => Val::from(t),
+        })
+        .collect()
 }
 
 type FactRow = (i64, Option<i64>, Option<i64>, i64);
@@ -698,16 +873,44 @@ type IncidentRow = (
 #[async_trait]
 impl DoraStore for SqlStore {
     async fn dora_facts(&self, q: &DoraQuery) -> StoreResult<DoraFacts> {
+        // Over every service: counts and attributed incidents rather than rows (see
+        // `ferry_domain::dora::tally`), read on a direct connection where there is one.
+        if let (Some(tiles), true) = (&q.lead_tiles, q.services.is_empty()) {
+            if let Some(readers) = &self.readers {
+                let (q, tiles) = (q.clone(), tiles.clone());
+                return readers
+                    .read(Box::new(move |c| {
+                        Box::pin(async move { tallied_facts(c, &q, &tiles).await })
+                    }))
+                    .await;
+            }
+            let mut conn = self.pool.acquire().await?;
+            fold_counts(&mut conn).await?;
+            return tallied_facts(&mut *conn, q, tiles).await;
+        }
+
         let mut conn = self.pool.acquire().await?;
         let c = &mut *conn;
         let (from, until) = (q.from.unix(), q.until.unix());
-        let mut facts = DoraFacts::default();
+        let mut facts = DoraFacts {
+            any_deployment_ever: ever_deployed(c, q).await?,
+            ..DoraFacts::default()
+        };
 
-        // Counted deployments of the range.
+        // Counted deployments of the range. One of another environment than production-class
+        // (`environment=` names it) comes without service and integration: the engine then
+        // never attributes an incident to it (attribution looks at production-class
+        // deployments only, API.md D40), yet counts it and its changes.
         let mut p = Params { binds: Vec::new() };
-        let scope = scope_sql(q, &mut p, true);
+        let scope = scope_sql("d", q, &mut p, true);
+        let (prod_s, prod_i) = (
+            production_sql("d", q, &mut p),
+            production_sql("d", q, &mut p),
+        );
         let sql = format!(
-            "SELECT d.id, d.service_id, d.integration_id, d.finished_at FROM dora_deployments d \
+            "SELECT d.id, CASE WHEN {prod_s} THEN d.service_id END, \
+                 CASE WHEN {prod_i} THEN d.integration_id END, d.finished_at \
+             FROM dora_deployments d \
              WHERE d.finished_at >= {} AND d.finished_at < {} AND {scope}",
             p.add(Bind::I64(from)),
             p.add(Bind::I64(until)),
@@ -719,59 +922,32 @@ impl DoraStore for SqlStore {
             .deployments
             .extend(rows.into_iter().map(|r| deployment_fact(r, true)));
 
+        // Changes those deployments shipped, with a known start.
         let mut p = Params { binds: Vec::new() };
-        let scope = scope_sql(q, &mut p, true);
-        let ever: Option<i64> = bind_all_scalar(
-            &p.binds,
-            sqlx::query_scalar(&format!(
-                "SELECT d.id FROM dora_deployments d WHERE {scope} LIMIT 1"
-            )),
-        )
-        .fetch_optional(&mut *c)
-        .await?;
-        facts.any_deployment_ever = ever.is_some();
-
-        // Lead time: over every service, counted per tile from the per-day counts; otherwise
-        // the changes those deployments shipped, with a known start.
-        match &q.lead_tiles {
-            Some(tiles) if q.services.is_empty() => {
-                fold_lead_log(c).await?;
-                let mut tally = Vec::with_capacity(tiles.len());
-                for &tile in tiles {
-                    tally.push(lead_tally(c, q, tile).await?);
-                }
-                facts.lead_tally = Some(tally);
-            }
-            _ => {
-                let mut p = Params { binds: Vec::new() };
-                let scope = scope_sql(q, &mut p, true);
-                let sql = format!(
-                    "SELECT ch.dora_deployment_id, ch.started_at FROM dora_changes ch \
-                     JOIN dora_deployments d ON d.id = ch.dora_deployment_id \
-                     WHERE d.finished_at >= {} AND d.finished_at < {} AND {scope} \
-                     AND ch.started_at IS NOT NULL",
-                    p.add(Bind::I64(from)),
-                    p.add(Bind::I64(until)),
-                );
-                let rows: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
-                    .fetch_all(&mut *c)
-                    .await?;
-                facts
-                    .changes
-                    .extend(rows.into_iter().map(|(d, s)| ChangeFact {
-                        deployment: DeployKey(d),
-                        started_at: Timestamp::from_unix(s),
-                    }));
-            }
-        }
+        let scope = scope_sql("d", q, &mut p, true);
+        let sql = format!(
+            "SELECT ch.dora_deployment_id, ch.started_at FROM dora_changes ch \
+             JOIN dora_deployments d ON d.id = ch.dora_deployment_id \
+             WHERE d.finished_at >= {} AND d.finished_at < {} AND {scope} \
+             AND ch.started_at IS NOT NULL",
+            p.add(Bind::I64(from)),
+            p.add(Bind::I64(until)),
+        );
+        let rows: Vec<(i64, i64)> = bind_all_as(&p.binds, sqlx::query_as(&sql))
+            .fetch_all(&mut *c)
+            .await?;
+        facts
+            .changes
+            .extend(rows.into_iter().map(|(d, s)| ChangeFact {
+                deployment: DeployKey(d),
+                started_at: Timestamp::from_unix(s),
+            }));
 
         // Incidents that can touch the range: created in it (attribution); created after it
         // with no production-class deployment of their service (or integration) in between,
         // so the latest deployment before them is one of the range's; resolved in it (2021);
         // naming a deployment of the range. Attribution looks at production-class
-        // deployments whatever `environment=` selects (dora.md §3: "the latest counted-kind
-        // deployment").
-        // One query per reason, each on its own index (an OR of them scans every incident).
+        // deployments whatever `environment=` selects (dora.md §3, API.md D40).
         let mut rows: Vec<IncidentRow> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         // With a service filter, the services' incidents and those without a service (which
@@ -790,37 +966,7 @@ impl DoraStore for SqlStore {
             let mut p = Params { binds: Vec::new() };
             let from_m = p.add(Bind::I64(from));
             let until_m = p.add(Bind::I64(until));
-            let cond = match reason {
-                0 => format!(
-                    "i.incident = 1 AND i.created_date >= {from_m} AND i.created_date < {until_m}"
-                ),
-                1 => {
-                    let prod = production_sql(q, &mut p);
-                    format!(
-                        "i.incident = 1 AND i.created_date >= {until_m} AND NOT EXISTS (SELECT 1 \
-                         FROM dora_deployments d WHERE d.finished_at >= {until_m} \
-                         AND d.finished_at < i.created_date AND {prod} \
-                         AND ((i.service_id IS NOT NULL AND d.service_id = i.service_id) \
-                         OR (i.service_id IS NULL AND d.integration_id = i.integration_id)))"
-                    )
-                }
-                2 => format!(
-                    "i.incident = 1 AND i.resolution_date >= {from_m} \
-                     AND i.resolution_date < {until_m}"
-                ),
-                // Naming a deployment: one statement per kind, each driven by its partial
-                // index of the (few) incidents that name one. The `+`s keep SQLite off the
-                // `incident` indexes, which hold every incident, and off walking the
-                // range's deployments to probe for incidents.
-                3 => format!(
-                    "+i.incident = 1 AND i.deployment_id IS NOT NULL \
-                     AND +da.finished_at >= {from_m} AND +da.finished_at < {until_m}"
-                ),
-                _ => format!(
-                    "+i.incident = 1 AND i.ingested_deployment_id IS NOT NULL \
-                     AND +di.finished_at >= {from_m} AND +di.finished_at < {until_m}"
-                ),
-            };
+            let cond = incident_reason(reason, q, &mut p, &from_m, &until_m);
             let mut w = vec![cond];
             if of_services {
                 w.push(services_in("i.service_id", q, &mut p));
@@ -878,9 +1024,9 @@ impl DoraStore for SqlStore {
         let narrowed = q.environment.is_some() || !q.services.is_empty();
         if narrowed {
             let mut p = Params { binds: Vec::new() };
-            let prod = production_sql(q, &mut p);
+            let prod = production_sql("d", q, &mut p);
             // CASE, not NOT: a deployment without a service makes `service_id IN (…)` NULL.
-            let counted = scope_sql(q, &mut p, true);
+            let counted = scope_sql("d", q, &mut p, true);
             let mut relevant = Vec::new();
             if q.services.is_empty() {
                 relevant.push("1 = 1".to_owned());
@@ -917,7 +1063,7 @@ impl DoraStore for SqlStore {
             return Ok(());
         }
         let mut conn = self.pool.acquire().await?;
-        fold_lead_log(&mut conn).await
+        fold_counts(&mut conn).await
     }
 
     async fn pending_dora(&self, limit: u32) -> StoreResult<Vec<PendingDora>> {

@@ -46,6 +46,8 @@ pub struct SqlStore {
     backend: Backend,
     /// SQLite only: the group-commit writer every write goes through (see `sql/sqlite.rs`).
     writer: Option<sqlite::GroupCommit>,
+    /// SQLite with a file only: direct read connections for reads of many rows.
+    readers: Option<Arc<sqlite::Readers>>,
     /// Woken after commits that enqueued webhook deliveries (`WebhookStore::outbox_signal`).
     outbox: Arc<Notify>,
     /// PostgreSQL only: where `LISTEN ferry_outbox` connects, once asked for.
@@ -83,6 +85,7 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
         pool,
         backend,
         writer,
+        readers: file.as_deref().map(sqlite::Readers::new),
         outbox: Arc::new(Notify::new()),
         listen_url: (backend == Backend::Postgres).then(|| url.to_owned()),
         listening: std::sync::Once::new(),

@@ -122,6 +122,72 @@ pub(crate) async fn connect(url: &str) -> StoreResult<(AnyPool, Option<String>)>
     Ok((pool, file))
 }
 
+/// Read-only connections outside sqlx, for reads that return many rows (a DORA report over
+/// every service): sqlx's SQLite driver hands each statement to a worker thread and converts
+/// each row to its `Any` form, which there cost more than SQLite's own work. Kept idle
+/// between reads, opened on demand.
+pub(crate) struct Readers {
+    path: String,
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// A read written against [`Exec`]; on a direct connection its future finishes in one poll.
+pub(crate) type ReadJob<T> =
+    Box<dyn for<'c> FnOnce(&'c mut dyn Exec) -> BoxFuture<'c, StoreResult<T>> + Send>;
+
+impl Readers {
+    pub(crate) fn new(path: &str) -> Arc<Readers> {
+        Arc::new(Readers {
+            path: path.to_owned(),
+            idle: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn open(&self) -> StoreResult<rusqlite::Connection> {
+        use rusqlite::OpenFlags as F;
+        let open = || -> rusqlite::Result<rusqlite::Connection> {
+            let conn = rusqlite::Connection::open_with_flags(
+                &self.path,
+                F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -8192")?;
+            conn.set_prepared_statement_cache_capacity(64);
+            Ok(conn)
+        };
+        open().map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", self.path)))
+    }
+
+    /// Runs `job` on a blocking thread, on an idle connection (or a new one), inside one read
+    /// transaction: every statement of the job sees the same snapshot.
+    pub(crate) async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        job: ReadJob<T>,
+    ) -> StoreResult<T> {
+        let readers = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let idle = readers.idle.lock().ok().and_then(|mut v| v.pop());
+            let mut conn = match idle {
+                Some(c) => c,
+                None => readers.open()?,
+            };
+            conn.execute_batch("BEGIN")
+                .map_err(|e| StoreError::Other(format!("read transaction: {e}")))?;
+            let out = finish_now(job(&mut conn))
+                .unwrap_or_else(|| Err(StoreError::Other("a direct read waited".into())));
+            // A read transaction: ending it cannot lose anything; a connection that cannot
+            // end it is not kept.
+            if conn.execute_batch("COMMIT").is_ok() {
+                if let Ok(mut v) = readers.idle.lock() {
+                    v.push(conn);
+                }
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("read task: {e}")))?
+    }
+}
+
 /// The writer's direct connection, set up as the pool's ([`PRAGMAS`]) and the writer's.
 fn direct_connection(path: &str) -> StoreResult<rusqlite::Connection> {
     let open = || -> rusqlite::Result<rusqlite::Connection> {
