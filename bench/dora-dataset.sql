@@ -2,8 +2,8 @@
 -- 730 days 2024-12-01 … 2026-11-30 (UTC), 5 commits each, and :ROWS / 10 incidents.
 -- Written once for SQLite and PostgreSQL (bench/gen-dora-dataset substitutes the :NAMES and
 -- the few dialect words marked {{…}}; lines marked {{PG}} are for PostgreSQL only: planner
--- hints, and the lead-time counts its disabled triggers would have kept); both engines get
--- exactly the same rows.
+-- hints, and what its disabled triggers would have kept: counts, attributions); both
+-- engines get exactly the same rows.
 --
 -- The rows are those ferry's own write path records for this history: the store's `ingest`
 -- (crates/ferry-store/src/sql/ingest.rs) for each deploy, in id order, with the DORA rows of
@@ -179,11 +179,11 @@ INSERT INTO dora_changes (repo_key, environment_key, change_key, dora_deployment
 SELECT repo_key, environment_key, change_key, dora_deployment_id, started,
        CASE WHEN environment_key IN ('production', 'prod', 'prd') THEN 1 ELSE 2 END,
        finished_at / 86400, finished_at - started,
-       CASE WHEN (finished_at - started) < 0 THEN -1 WHEN (finished_at - started) < 3600 THEN (finished_at - started) / 60
-            WHEN (finished_at - started) < 86400 THEN 60 + ((finished_at - started) - 3600) / 900
-            WHEN (finished_at - started) < 604800 THEN 152 + ((finished_at - started) - 86400) / 3600
-            WHEN (finished_at - started) < 5184000 THEN 296 + ((finished_at - started) - 604800) / 21600
-            ELSE 508 + ((finished_at - started) - 5184000) / 86400 END
+       CASE WHEN (finished_at - started) < 0 THEN -1 WHEN (finished_at - started) < 3600 THEN (finished_at - started) / 120
+            WHEN (finished_at - started) < 86400 THEN 30 + ((finished_at - started) - 3600) / 1800
+            WHEN (finished_at - started) < 604800 THEN 76 + ((finished_at - started) - 86400) / 7200
+            WHEN (finished_at - started) < 5184000 THEN 148 + ((finished_at - started) - 604800) / 43200
+            ELSE 254 + ((finished_at - started) - 5184000) / 172800 END
 FROM (
     SELECT c.repo_key, c.environment_key, 'c:' || c.sha AS change_key, c.dora_deployment_id,
            c.finished_at,
@@ -249,3 +249,12 @@ FROM (
     ) AS x
 ) AS y
 ORDER BY j;
+-- Each incident's stored attribution (migration 0016): SQLite's insert trigger set it as the
+-- rows went in; PostgreSQL's triggers are off while loading, so it is set here.
+{{PG}}UPDATE issues SET (blamed_dora_id, blamed_at) = (
+{{PG}}    SELECT e.id, e.finished_at FROM dora_deployments e
+{{PG}}    WHERE e.service_id = issues.service_id AND e.production = 1
+{{PG}}      AND e.finished_at < issues.created_date
+{{PG}}    ORDER BY e.finished_at DESC, e.id DESC LIMIT 1)
+{{PG}}WHERE incident = 1 AND deployment_id IS NULL AND ingested_deployment_id IS NULL
+{{PG}}  AND service_id IS NOT NULL;

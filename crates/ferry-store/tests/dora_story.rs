@@ -24,6 +24,7 @@ on_both_backends!(
     api_success_and_git_walk,
     incidents_of_the_api,
     facts_for_scopes_and_attribution,
+    attribution_follows_the_catalog,
     concurrent_walks_and_statuses,
 );
 
@@ -709,6 +710,111 @@ async fn facts_for_scopes_and_attribution(db: Arc<TestDb>) {
         .find(|d| d.in_scope)
         .expect("the staging deploy is counted");
     assert_eq!((staged.service, staged.integration), (None, None));
+
+    // A production deploy of shop arriving late, between s1 and I-1: I-1 (cart) and I-2 (no
+    // service: the integration's latest) now blame it; a re-post as a failure hands them back.
+    // The stored attribution (0016) follows both, as the listed facts do.
+    let late = |result| {
+        let mut d = ingest(
+            dl.id,
+            "s3",
+            None,
+            T0 + 2 * DAY + DAY / 2,
+            vec![commit("https://github.com/acme/shop", "s3", None)],
+        );
+        d.result = result;
+        d
+    };
+    s.ingest_deployment(late(DeployResult::Success))
+        .await
+        .expect("ingest");
+    check_counted_facts(&db, &week).await;
+    // Distinct deployments blamed: s1 and a1 before, s3 alone while it stands.
+    let counted = |facts: DoraFacts| {
+        let tally = facts.tally.expect("a tally");
+        let mut keys: Vec<_> = tally.incidents.iter().filter_map(|i| i.counted).collect();
+        keys.sort();
+        keys.dedup();
+        keys.len()
+    };
+    let tiled = DoraQuery {
+        lead_tiles: Some(vec![(T0 / DAY, T0 / DAY + 6)]),
+        ..week.clone()
+    };
+    assert_eq!(counted(s.dora_facts(&tiled).await.expect("facts")), 1);
+    s.ingest_deployment(late(DeployResult::Failure))
+        .await
+        .expect("re-post");
+    check_counted_facts(&db, &week).await;
+    assert_eq!(counted(s.dora_facts(&tiled).await.expect("facts")), 2);
+}
+
+/// A deploy recorded under an unknown alias gets its service when the suggestion is accepted
+/// (the catalog re-links it): the incidents of that service created after it then blame it,
+/// on the counted path (stored attribution, migration 0016) as on the listed one.
+async fn attribution_follows_the_catalog(db: Arc<TestDb>) {
+    let s = &db.store;
+    let ops = integration(&db, IntegrationKind::OpsLevel, "h1").await;
+    let dl = integration(&db, IntegrationKind::DevLake, "").await;
+    let cart = service(&db, "cart", vec![]).await;
+    s.ingest_deployment(ingest(ops.id, "k1", Some("cart"), T0 + DAY, vec![]))
+        .await
+        .expect("ingest");
+    s.ingest_deployment(ingest(
+        ops.id,
+        "k2",
+        Some("finder-api"),
+        T0 + 2 * DAY,
+        vec![],
+    ))
+    .await
+    .expect("ingest");
+    s.upsert_issue(NewIssue {
+        integration_id: dl.id,
+        issue_key: "I-1".into(),
+        title: "down".into(),
+        status: ferry_domain::ingest::IssueStatus::Todo,
+        original_status: "open".into(),
+        issue_type: Some("INCIDENT".into()),
+        incident: true,
+        url: None,
+        description: None,
+        priority: None,
+        severity: None,
+        component: Some("cart".into()),
+        created_date: at(T0 + 3 * DAY),
+        updated_date: None,
+        resolution_date: None,
+        lead_time_minutes: None,
+        fields: "{}".into(),
+    })
+    .await
+    .expect("issue");
+    let week = query(T0, T0 + 7 * DAY);
+    let blamed = |facts: DoraFacts| {
+        let tally = facts.tally.expect("a tally");
+        tally.incidents.iter().find_map(|i| i.counted.map(|c| c.1))
+    };
+    let tiled = DoraQuery {
+        lead_tiles: Some(vec![(T0 / DAY, T0 / DAY + 6)]),
+        ..week.clone()
+    };
+    check_counted_facts(&db, &week).await;
+    assert_eq!(
+        blamed(s.dora_facts(&tiled).await.expect("facts")),
+        Some(at(T0 + DAY)),
+        "cart's own deploy, k1"
+    );
+    let suggestion = s.list_suggestions().await.expect("suggestions")[0].id;
+    s.accept_suggestion(suggestion, AcceptInto::Existing(cart.id))
+        .await
+        .expect("accept");
+    check_counted_facts(&db, &week).await;
+    assert_eq!(
+        blamed(s.dora_facts(&tiled).await.expect("facts")),
+        Some(at(T0 + 2 * DAY)),
+        "k2, now cart's and later"
+    );
 }
 
 /// Statuses that make deployments succeed and fail again, walks recorded by a concurrent

@@ -19,17 +19,18 @@ use crate::values::Timestamp;
 /// The bucket of changes that started after their deployment finished (dora.md: `dropped`).
 pub const DROPPED: i64 = -1;
 
-/// The lead-time bucket of `secs`: one minute wide below an hour, then 15 minutes below a
-/// day, an hour below a week, six hours below 60 days, a day beyond. Narrow (a few percent of
-/// the value) where lead times gather, so the median's bucket holds few values.
+/// The lead-time bucket of `secs`: two minutes wide below an hour, then 30 minutes below a
+/// day, two hours below a week, twelve hours below 60 days, two days beyond. Narrow (under a
+/// tenth of the value past the first hour) where lead times gather, so the median's bucket
+/// holds few values; few enough per day that summing a year of daily counts stays cheap.
 pub fn lead_bucket(secs: i64) -> i64 {
     match secs {
         s if s < 0 => DROPPED,
-        s if s < HOUR => s / 60,
-        s if s < DAY => 60 + (s - HOUR) / 900,
-        s if s < 7 * DAY => 152 + (s - DAY) / HOUR,
-        s if s < 60 * DAY => 296 + (s - 7 * DAY) / (6 * HOUR),
-        s => 508 + (s - 60 * DAY) / DAY,
+        s if s < HOUR => s / 120,
+        s if s < DAY => 30 + (s - HOUR) / 1800,
+        s if s < 7 * DAY => 76 + (s - DAY) / (2 * HOUR),
+        s if s < 60 * DAY => 148 + (s - 7 * DAY) / (12 * HOUR),
+        s => 254 + (s - 60 * DAY) / (2 * DAY),
     }
 }
 
@@ -38,14 +39,16 @@ pub fn lead_bucket(secs: i64) -> i64 {
 pub fn lead_bucket_sql(x: &str) -> String {
     format!(
         "CASE WHEN {x} < 0 THEN {DROPPED} \
-         WHEN {x} < {HOUR} THEN {x} / 60 \
-         WHEN {x} < {DAY} THEN 60 + ({x} - {HOUR}) / 900 \
-         WHEN {x} < {week} THEN 152 + ({x} - {DAY}) / {HOUR} \
-         WHEN {x} < {days60} THEN 296 + ({x} - {week}) / {h6} \
-         ELSE 508 + ({x} - {days60}) / {DAY} END",
+         WHEN {x} < {HOUR} THEN {x} / 120 \
+         WHEN {x} < {DAY} THEN 30 + ({x} - {HOUR}) / 1800 \
+         WHEN {x} < {week} THEN 76 + ({x} - {DAY}) / {h2} \
+         WHEN {x} < {days60} THEN 148 + ({x} - {week}) / {h12} \
+         ELSE 254 + ({x} - {days60}) / {days2} END",
         week = 7 * DAY,
         days60 = 60 * DAY,
-        h6 = 6 * HOUR,
+        h2 = 2 * HOUR,
+        h12 = 12 * HOUR,
+        days2 = 2 * DAY,
     )
 }
 
@@ -175,7 +178,7 @@ mod tests {
         assert_eq!(lead_bucket(-1), DROPPED);
         assert_eq!(
             [HOUR - 1, HOUR, DAY, 7 * DAY, 60 * DAY].map(lead_bucket),
-            [59, 60, 152, 296, 508]
+            [29, 30, 76, 148, 254]
         );
     }
 

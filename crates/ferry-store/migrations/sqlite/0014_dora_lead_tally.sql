@@ -20,7 +20,7 @@ SET lead_class = CASE WHEN d.production = 1 THEN 1
 FROM dora_deployments AS d
 WHERE d.id = dora_changes.dora_deployment_id AND dora_changes.started_at IS NOT NULL;
 UPDATE dora_changes
-SET lead_bucket = CASE WHEN lead_secs < 0 THEN -1 WHEN lead_secs < 3600 THEN lead_secs / 60 WHEN lead_secs < 86400 THEN 60 + (lead_secs - 3600) / 900 WHEN lead_secs < 604800 THEN 152 + (lead_secs - 86400) / 3600 WHEN lead_secs < 5184000 THEN 296 + (lead_secs - 604800) / 21600 ELSE 508 + (lead_secs - 5184000) / 86400 END
+SET lead_bucket = CASE WHEN lead_secs < 0 THEN -1 WHEN lead_secs < 3600 THEN lead_secs / 120 WHEN lead_secs < 86400 THEN 30 + (lead_secs - 3600) / 1800 WHEN lead_secs < 604800 THEN 76 + (lead_secs - 86400) / 7200 WHEN lead_secs < 5184000 THEN 148 + (lead_secs - 604800) / 43200 ELSE 254 + (lead_secs - 5184000) / 172800 END
 WHERE lead_secs IS NOT NULL;
 
 -- The median's bucket of a tile: its values in order, from the index alone.

@@ -715,9 +715,12 @@ fn incident_reason(
                  OR (i.service_id IS NULL AND d.integration_id = i.integration_id)))"
             )
         }
+        // Those created in the range are reason 0's already: left out here, so the (costly,
+        // on the tallied path) attribution of each is not done twice.
         2 => format!(
             "i.incident = 1 AND i.resolution_date >= {from_m} \
-             AND i.resolution_date < {until_m}"
+             AND i.resolution_date < {until_m} \
+             AND NOT (i.created_date >= {from_m} AND i.created_date < {until_m})"
         ),
         // Naming a deployment: one statement per kind, each driven by its partial index of
         // the (few) incidents that name one. The `+`s keep SQLite off the `incident` indexes,
@@ -735,10 +738,12 @@ fn incident_reason(
 }
 
 /// The incidents' part of a tallied report (no service selected): those of every reason of
-/// [`incident_reason`], each with the deployment dora.md §3 attributes it to, found here by
-/// index (the named one; else the latest production-class deployment of its service, or of
-/// its integration without a service, finishing before it was created — ties to the larger
-/// id, as `ferry_domain::dora`'s attribution does), and whether the report counts that one.
+/// [`incident_reason`], each with the deployment dora.md §3 attributes it to (the named one;
+/// else the latest production-class deployment of its service, or of its integration without
+/// a service, finishing before it was created — ties to the larger id, as
+/// `ferry_domain::dora`'s attribution does: stored with the incident, migration 0016, or
+/// found by one index step when production-class has configured extras), and whether the
+/// report counts that one.
 async fn blamed_incidents(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<BlamedIncident>> {
     let (from, until) = (q.from.unix(), q.until.unix());
     // One backward step in `dora_deployments_service` (0015) per incident with a service.
@@ -756,8 +761,17 @@ async fn blamed_incidents(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<Bl
         let from_m = p.add(Bind::I64(from));
         let until_m = p.add(Bind::I64(until));
         let cond = incident_reason(reason, q, &mut p, &from_m, &until_m);
-        let by_service = latest("service_id", &mut p);
-        let by_integration = latest("integration_id", &mut p);
+        // Stored with the incident (migration 0016) for the production-class pool without
+        // configured extras; looked up otherwise.
+        let implicit = if q.extra_production.is_empty() {
+            "i.blamed_dora_id".to_owned()
+        } else {
+            let by_service = latest("service_id", &mut p);
+            let by_integration = latest("integration_id", &mut p);
+            format!(
+                "CASE WHEN i.service_id IS NOT NULL THEN {by_service} ELSE {by_integration} END"
+            )
+        };
         let counted = scope_sql("x", q, &mut p, false);
         let sql = format!(
             "SELECT i.id, i.created_date, \
@@ -773,8 +787,7 @@ async fn blamed_incidents(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<Bl
              LEFT JOIN dora_deployments x ON x.id = CASE \
                  WHEN i.deployment_id IS NOT NULL THEN da.id \
                  WHEN i.ingested_deployment_id IS NOT NULL THEN di.id \
-                 WHEN i.service_id IS NOT NULL THEN {by_service} \
-                 ELSE {by_integration} END \
+                 ELSE {implicit} END \
              WHERE {cond}"
         );
         for r in c.rows(&sql, &vals(&p)).await? {
@@ -1383,4 +1396,25 @@ async fn issue_by_id(c: &mut AnyConnection, id: IssueId) -> StoreResult<Option<I
     .fetch_optional(&mut *c)
     .await?;
     row.map(IssueRow::into_issue).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bucket SQL the store writes with is the domain's rule, at and around every tier
+    /// boundary (PostgreSQL's integer division agrees on these non-negative operands).
+    #[test]
+    fn bucket_sql_is_the_domain_rule() {
+        let conn = rusqlite::Connection::open_in_memory().expect("memory database");
+        let sql = format!("SELECT {}", tally::lead_bucket_sql("?1"));
+        let mut st = conn.prepare(&sql).expect("statement");
+        let (hour, day) = (3_600, 86_400);
+        for edge in [0, hour, day, 7 * day, 60 * day, 400 * day] {
+            for s in (edge - 130..edge + 130).chain([edge * 3 / 2]) {
+                let got: i64 = st.query_row([s], |r| r.get(0)).expect("row");
+                assert_eq!(got, tally::lead_bucket(s), "lead time {s}");
+            }
+        }
+    }
 }
