@@ -113,6 +113,34 @@ fn ingest(
     }
 }
 
+/// An open DevLake incident (`type: INCIDENT`) of `component` created at `created`.
+fn incident(
+    integration: IntegrationId,
+    key: &str,
+    component: Option<&str>,
+    created: i64,
+) -> NewIssue {
+    NewIssue {
+        integration_id: integration,
+        issue_key: key.into(),
+        title: key.into(),
+        status: ferry_domain::ingest::IssueStatus::Todo,
+        original_status: "open".into(),
+        issue_type: Some("INCIDENT".into()),
+        incident: true,
+        url: None,
+        description: None,
+        priority: None,
+        severity: None,
+        component: component.map(str::to_owned),
+        created_date: at(created),
+        updated_date: None,
+        resolution_date: None,
+        lead_time_minutes: None,
+        fields: "{}".into(),
+    }
+}
+
 fn query(from: i64, until: i64) -> DoraQuery {
     DoraQuery {
         from: at(from),
@@ -609,25 +637,8 @@ async fn facts_for_scopes_and_attribution(db: Arc<TestDb>) {
             .await
             .expect("ingest");
     }
-    let issue = |key: &str, component: Option<&str>, created: i64| NewIssue {
-        integration_id: dl.id,
-        issue_key: key.into(),
-        title: key.into(),
-        status: ferry_domain::ingest::IssueStatus::Todo,
-        original_status: "open".into(),
-        issue_type: Some("INCIDENT".into()),
-        incident: true,
-        url: None,
-        description: None,
-        priority: None,
-        severity: None,
-        component: component.map(str::to_owned),
-        created_date: at(created),
-        updated_date: None,
-        resolution_date: None,
-        lead_time_minutes: None,
-        fields: "{}".into(),
-    };
+    let issue =
+        |key: &str, component: Option<&str>, created: i64| incident(dl.id, key, component, created);
     // In the range, with and without a service; after the range, with a deploy of its
     // service in between (cannot blame the range) and without (can).
     s.upsert_issue(issue("I-1", Some("cart"), T0 + 3 * DAY))
@@ -769,27 +780,9 @@ async fn attribution_follows_the_catalog(db: Arc<TestDb>) {
     ))
     .await
     .expect("ingest");
-    s.upsert_issue(NewIssue {
-        integration_id: dl.id,
-        issue_key: "I-1".into(),
-        title: "down".into(),
-        status: ferry_domain::ingest::IssueStatus::Todo,
-        original_status: "open".into(),
-        issue_type: Some("INCIDENT".into()),
-        incident: true,
-        url: None,
-        description: None,
-        priority: None,
-        severity: None,
-        component: Some("cart".into()),
-        created_date: at(T0 + 3 * DAY),
-        updated_date: None,
-        resolution_date: None,
-        lead_time_minutes: None,
-        fields: "{}".into(),
-    })
-    .await
-    .expect("issue");
+    s.upsert_issue(incident(dl.id, "I-1", Some("cart"), T0 + 3 * DAY))
+        .await
+        .expect("issue");
     let week = query(T0, T0 + 7 * DAY);
     let blamed = |facts: DoraFacts| {
         let tally = facts.tally.expect("a tally");

@@ -532,16 +532,21 @@ fn production_sql(d: &str, q: &DoraQuery, p: &mut Params) -> String {
     if q.extra_production.is_empty() {
         return format!("{d}.production = 1");
     }
+    format!(
+        "({d}.production = 1 OR ({d}.ingested_deployment_id IS NOT NULL \
+         AND {d}.environment_key IN ({})))",
+        extra_production_marks(q, p)
+    )
+}
+
+/// The configured production environments bound into `p`, as an `IN` list's inside.
+fn extra_production_marks(q: &DoraQuery, p: &mut Params) -> String {
     let marks: Vec<String> = q
         .extra_production
         .iter()
         .map(|e| p.add(Bind::Text(e.clone())))
         .collect();
-    format!(
-        "({d}.production = 1 OR ({d}.ingested_deployment_id IS NOT NULL \
-         AND {d}.environment_key IN ({})))",
-        marks.join(", ")
-    )
+    marks.join(", ")
 }
 
 /// The SQL condition "deployment `d` is counted by the report": the environment asked for
@@ -593,14 +598,9 @@ fn class_scope_sql(class: &str, q: &DoraQuery, p: &mut Params) -> String {
     if q.extra_production.is_empty() {
         return format!("{class} = 1");
     }
-    let marks: Vec<String> = q
-        .extra_production
-        .iter()
-        .map(|e| p.add(Bind::Text(e.clone())))
-        .collect();
     format!(
         "({class} = 1 OR ({class} = 2 AND environment_key IN ({})))",
-        marks.join(", ")
+        extra_production_marks(q, p)
     )
 }
 
