@@ -614,8 +614,14 @@ async fn lead_tally(
     let mut p = Params { binds: Vec::new() };
     let scope = class_scope_sql("lead_class", q, &mut p);
     let sql = format!(
-        "SELECT lead_bucket, CAST(SUM(n) AS BIGINT) FROM dora_lead_days \
+        "SELECT lead_bucket, CAST(SUM(n) AS BIGINT) FROM {} \
          WHERE lead_day >= {} AND lead_day <= {} AND {scope} GROUP BY lead_bucket",
+        counts_of(
+            c,
+            "dora_lead_days",
+            "dora_lead_log",
+            "lead_day, lead_class, environment_key, lead_bucket"
+        ),
         p.add(Bind::I64(first)),
         p.add(Bind::I64(last)),
     );
@@ -648,6 +654,17 @@ async fn lead_tally(
         dropped: counted.dropped,
         median_seconds,
     })
+}
+
+/// The per-day counts to read: SQLite's table; on PostgreSQL the table plus the ±1 rows not
+/// folded into it yet, so that in one snapshot the counts always match the rows they count
+/// (a fold commits apart from the report's reads, and writers keep logging meanwhile).
+/// `keys` are the count table's key columns.
+fn counts_of(c: &dyn Exec, table: &str, log: &str, keys: &str) -> String {
+    if !c.is_postgres() {
+        return table.to_owned();
+    }
+    format!("(SELECT {keys}, n FROM {table} UNION ALL SELECT {keys}, delta FROM {log}) AS counts")
 }
 
 /// Advisory-lock key of the fold below (any constant outside `lock_key`'s namespace use).
@@ -816,8 +833,14 @@ async fn deploy_days(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<(i64, u
     let mut p = Params { binds: Vec::new() };
     let scope = class_scope_sql("class", q, &mut p);
     let sql = format!(
-        "SELECT day, CAST(SUM(n) AS BIGINT) FROM dora_deploy_days \
+        "SELECT day, CAST(SUM(n) AS BIGINT) FROM {} \
          WHERE day >= {} AND day <= {} AND {scope} GROUP BY day",
+        counts_of(
+            c,
+            "dora_deploy_days",
+            "dora_deploy_log",
+            "day, class, environment_key"
+        ),
         p.add(Bind::I64(q.from.unix().div_euclid(86_400))),
         p.add(Bind::I64((q.until.unix() - 1).div_euclid(86_400))),
     );
@@ -899,7 +922,16 @@ impl DoraStore for SqlStore {
             }
             let mut conn = self.pool.acquire().await?;
             fold_counts(&mut conn).await?;
-            return tallied_facts(&mut *conn, q, tiles).await;
+            // One snapshot for the counts and the rows they count (see `counts_of`).
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            if self.is_postgres() {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let facts = tallied_facts(&mut *tx, q, tiles).await?;
+            tx.commit().await?;
+            return Ok(facts);
         }
 
         let mut conn = self.pool.acquire().await?;
