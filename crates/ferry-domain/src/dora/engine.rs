@@ -15,7 +15,8 @@ use super::counted::Counted;
 use super::id_map::IdMap;
 use super::range::{date_of, day_number, month_of, week_of, SECS_PER_DAY};
 use super::{
-    failure, frequency, lead_time, recovery, Benchmark, DeployKey, DoraInput, DoraReport, LeadTally,
+    failure, frequency, lead_time, recovery, Benchmark, DeployKey, DoraInput, DoraReport,
+    LeadTally, Tallied,
 };
 use crate::values::Timestamp;
 
@@ -38,130 +39,163 @@ pub(crate) struct Prepared {
     recovery: Vec<(u32, u32, i64)>,
 }
 
+/// The range in Unix seconds, `start..end`.
+#[derive(Clone, Copy)]
+struct Window {
+    start: i64,
+    end: i64,
+}
+
+impl Window {
+    fn contains(self, secs: i64) -> bool {
+        self.start <= secs && secs < self.end
+    }
+
+    /// Day index in the range of a time in it.
+    fn offset(self, secs: i64) -> u32 {
+        ((secs - self.start) / SECS_PER_DAY) as u32
+    }
+}
+
+/// What the 2021 time to restore needs of an incident: in scope, created, resolved.
+type Restore = (bool, Timestamp, Option<Timestamp>);
+
 impl Prepared {
     pub(crate) fn new(input: &DoraInput) -> Prepared {
         let range = input.range;
         let first_day = day_number(range.from());
         let n_days = range.days() as usize;
-        let (start, end) = (range.start().unix(), range.end_exclusive().unix());
-        let in_range = |secs: i64| start <= secs && secs < end;
-        // Day index in the range of a time in it.
-        let offset = |secs: i64| ((secs - start) / SECS_PER_DAY) as u32;
-
         let (mut week, mut month) = (Vec::with_capacity(n_days), Vec::with_capacity(n_days));
         for day in first_day..first_day + n_days as i64 {
             week.push(week_of(day));
             month.push(month_of(date_of(day)));
         }
-
-        let mut deploys = vec![0u32; n_days];
-        let mut failed = vec![0u32; n_days];
-        let mut dropped = vec![0u32; n_days];
-        let mut lead = Vec::new();
-        let mut recovery = Vec::new();
-        // 2023 recovery sample of an incident blamed on a counted deployment finishing at
-        // `finished`. Negative (resolved before the deployment it is blamed on finished, as an
-        // explicit attribution allows): not a recovery time, left out.
-        let mut recovered = |finished: i64, resolved: Option<Timestamp>| {
-            let resolved = resolved.map(|t| t.unix()).filter(|&t| in_range(t));
-            if let (Benchmark::B2023, Some(resolved)) = (input.benchmark, resolved) {
-                let secs = resolved.saturating_sub(finished);
-                if secs >= 0 {
-                    recovery.push((offset(finished), offset(resolved), secs));
-                }
-            }
+        let mut prepared = Prepared {
+            benchmark: input.benchmark,
+            ever_deployed: input.any_deployment_ever,
+            first_day,
+            week,
+            month,
+            deploys: vec![0; n_days],
+            failed: vec![0; n_days],
+            dropped: vec![0; n_days],
+            lead: Vec::new(),
+            lead_tally: None,
+            recovery: Vec::new(),
         };
-        // 2021 samples: incidents of the scope resolved in the range, from their creation.
-        let mut restored = Vec::new();
-        let ever_deployed;
-
-        if let Some(tally) = &input.tally {
-            for &(day, n) in &tally.deploys {
-                if let Some(slot) = usize::try_from(day - first_day)
-                    .ok()
-                    .and_then(|i| deploys.get_mut(i))
-                {
-                    *slot += u32::try_from(n).unwrap_or(u32::MAX);
-                }
-            }
-            let mut seen = IdMap::<DeployKey, ()>::default();
-            for incident in &tally.incidents {
-                if let Some((key, finished)) = incident.counted {
-                    let finished = finished.unix();
-                    if in_range(finished) {
-                        if seen.insert(key, ()).is_none() {
-                            failed[offset(finished) as usize] += 1;
-                        }
-                        recovered(finished, incident.resolved_at);
-                    }
-                }
-                restored.push((incident.in_scope, incident.created_at, incident.resolved_at));
-            }
-            ever_deployed = input.any_deployment_ever || deploys.iter().any(|&n| n > 0);
-        } else {
-            let counted = Counted::new(&input.deployments, start, end);
-            for (_, at) in counted.iter() {
-                deploys[offset(at) as usize] += 1;
-            }
-            lead.reserve(input.changes.len());
-            for change in &input.changes {
-                let Some(slot) = counted.slot(change.deployment) else {
-                    continue;
-                };
-                let finished = counted.finished(slot);
-                let secs = finished.saturating_sub(change.started_at.unix());
-                if secs < 0 {
-                    dropped[offset(finished) as usize] += 1;
-                } else {
-                    lead.push((offset(finished), secs));
-                }
-            }
-            let mut is_failed = vec![false; counted.slots()];
-            let attributed = attribute(&input.deployments, &input.incidents);
-            for (incident, key) in input.incidents.iter().zip(attributed) {
-                restored.push((incident.in_scope, incident.created_at, incident.resolved_at));
-                let Some(slot) = key.and_then(|k| counted.slot(k)) else {
-                    continue;
-                };
-                is_failed[slot] = true;
-                recovered(counted.finished(slot), incident.resolved_at);
-            }
-            for (slot, at) in counted.iter() {
-                if is_failed[slot] {
-                    failed[offset(at) as usize] += 1;
-                }
-            }
-            // In-scope facts are counted-kind deployments of the scope: evidence enough.
-            ever_deployed =
-                input.any_deployment_ever || input.deployments.iter().any(|f| f.in_scope);
-        }
-
+        let window = Window {
+            start: range.start().unix(),
+            end: range.end_exclusive().unix(),
+        };
+        let restore = match &input.tally {
+            Some(tally) => prepared.count_tallied(tally, window),
+            None => prepared.count_listed(input, window),
+        };
         if input.benchmark == Benchmark::B2021 {
-            for (in_scope, created, resolved) in restored {
-                let resolved = resolved.map(|t| t.unix()).filter(|&t| in_range(t));
+            for (in_scope, created, resolved) in restore {
+                let resolved = resolved.map(|t| t.unix()).filter(|&t| window.contains(t));
                 let (true, Some(resolved)) = (in_scope, resolved) else {
                     continue;
                 };
                 // Negative (resolved before created): bad data, left out.
                 let secs = resolved.saturating_sub(created.unix());
                 if secs >= 0 {
-                    recovery.push((offset(resolved), offset(resolved), secs));
+                    let day = window.offset(resolved);
+                    prepared.recovery.push((day, day, secs));
                 }
             }
         }
+        prepared
+    }
 
-        Prepared {
-            benchmark: input.benchmark,
-            ever_deployed,
-            first_day,
-            week,
-            month,
-            deploys,
-            failed,
-            dropped,
-            lead,
-            lead_tally: input.tally.as_ref().map(|t| t.lead.clone()),
-            recovery,
+    /// The listed facts: counted deployments indexed by key, changes looked up through them,
+    /// incidents attributed here.
+    fn count_listed(&mut self, input: &DoraInput, w: Window) -> Vec<Restore> {
+        let counted = Counted::new(&input.deployments, w.start, w.end);
+        for (_, at) in counted.iter() {
+            self.deploys[w.offset(at) as usize] += 1;
+        }
+        self.lead.reserve(input.changes.len());
+        for change in &input.changes {
+            let Some(slot) = counted.slot(change.deployment) else {
+                continue;
+            };
+            let finished = counted.finished(slot);
+            let secs = finished.saturating_sub(change.started_at.unix());
+            if secs < 0 {
+                self.dropped[w.offset(finished) as usize] += 1;
+            } else {
+                self.lead.push((w.offset(finished), secs));
+            }
+        }
+        let mut is_failed = vec![false; counted.slots()];
+        let attributed = attribute(&input.deployments, &input.incidents);
+        for (incident, key) in input.incidents.iter().zip(attributed) {
+            let Some(slot) = key.and_then(|k| counted.slot(k)) else {
+                continue;
+            };
+            is_failed[slot] = true;
+            self.recovered(w, counted.finished(slot), incident.resolved_at);
+        }
+        for (slot, at) in counted.iter() {
+            if is_failed[slot] {
+                self.failed[w.offset(at) as usize] += 1;
+            }
+        }
+        // In-scope facts are counted-kind deployments of the scope: evidence enough.
+        self.ever_deployed |= input.deployments.iter().any(|f| f.in_scope);
+        input
+            .incidents
+            .iter()
+            .map(|i| (i.in_scope, i.created_at, i.resolved_at))
+            .collect()
+    }
+
+    /// The store's counts: deployments per day, lead time per bucket of the call, incidents
+    /// already attributed.
+    fn count_tallied(&mut self, tally: &Tallied, w: Window) -> Vec<Restore> {
+        for &(day, n) in &tally.deploys {
+            if let Some(slot) = usize::try_from(day - self.first_day)
+                .ok()
+                .and_then(|i| self.deploys.get_mut(i))
+            {
+                *slot += u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        }
+        self.lead_tally = Some(tally.lead.clone());
+        let mut seen = IdMap::<DeployKey, ()>::default();
+        for incident in &tally.incidents {
+            let Some((key, finished)) = incident.counted else {
+                continue;
+            };
+            let finished = finished.unix();
+            if !w.contains(finished) {
+                continue;
+            }
+            if seen.insert(key, ()).is_none() {
+                self.failed[w.offset(finished) as usize] += 1;
+            }
+            self.recovered(w, finished, incident.resolved_at);
+        }
+        self.ever_deployed |= self.deploys.iter().any(|&n| n > 0);
+        tally
+            .incidents
+            .iter()
+            .map(|i| (i.in_scope, i.created_at, i.resolved_at))
+            .collect()
+    }
+
+    /// The 2023 recovery sample of an incident blamed on a counted deployment finishing at
+    /// `finished`. Negative (resolved before the deployment it is blamed on finished, as an
+    /// explicit attribution allows): not a recovery time, left out.
+    fn recovered(&mut self, w: Window, finished: i64, resolved: Option<Timestamp>) {
+        let resolved = resolved.map(|t| t.unix()).filter(|&t| w.contains(t));
+        if let (Benchmark::B2023, Some(resolved)) = (self.benchmark, resolved) {
+            let secs = resolved.saturating_sub(finished);
+            if secs >= 0 {
+                self.recovery
+                    .push((w.offset(finished), w.offset(resolved), secs));
+            }
         }
     }
 
