@@ -611,26 +611,7 @@ async fn lead_tally(
     q: &DoraQuery,
     (first, last): (i64, i64),
 ) -> StoreResult<LeadTally> {
-    let mut p = Params { binds: Vec::new() };
-    let scope = class_scope_sql("lead_class", q, &mut p);
-    let sql = format!(
-        "SELECT lead_bucket, CAST(SUM(n) AS BIGINT) FROM {} \
-         WHERE lead_day >= {} AND lead_day <= {} AND {scope} GROUP BY lead_bucket",
-        counts_of(
-            c,
-            "dora_lead_days",
-            "dora_lead_log",
-            "lead_day, lead_class, environment_key, lead_bucket"
-        ),
-        p.add(Bind::I64(first)),
-        p.add(Bind::I64(last)),
-    );
-    let counts = c
-        .rows(&sql, &vals(&p))
-        .await?
-        .iter()
-        .map(|r| Ok((r.int(0)?, u64::try_from(r.int(1)?).unwrap_or(0))))
-        .collect::<StoreResult<Vec<(i64, u64)>>>()?;
+    let counts = sum_counts(c, q, &LEAD_COUNTS, first, last).await?;
     let counted = tally::locate(&counts);
     let mut median_seconds = None;
     if let Some(at) = counted.median_at {
@@ -654,17 +635,6 @@ async fn lead_tally(
         dropped: counted.dropped,
         median_seconds,
     })
-}
-
-/// The per-day counts to read: SQLite's table; on PostgreSQL the table plus the ±1 rows not
-/// folded into it yet, so that in one snapshot the counts always match the rows they count
-/// (a fold commits apart from the report's reads, and writers keep logging meanwhile).
-/// `keys` are the count table's key columns.
-fn counts_of(c: &dyn Exec, table: &str, log: &str, keys: &str) -> String {
-    if !c.is_postgres() {
-        return table.to_owned();
-    }
-    format!("(SELECT {keys}, n FROM {table} UNION ALL SELECT {keys}, delta FROM {log}) AS counts")
 }
 
 /// Advisory-lock key of the fold below (any constant outside `lock_key`'s namespace use).
@@ -830,19 +800,71 @@ async fn blamed_incidents(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<Bl
 
 /// Counted deployments per UTC day of the report's range, from the per-day counts.
 async fn deploy_days(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<(i64, u64)>> {
+    let first = q.from.unix().div_euclid(86_400);
+    let last = (q.until.unix() - 1).div_euclid(86_400);
+    sum_counts(c, q, &DEPLOY_COUNTS, first, last).await
+}
+
+/// One of the per-day count tables (migrations 0014, 0015), with its PostgreSQL log.
+struct Counts {
+    table: &'static str,
+    log: &'static str,
+    /// Its key columns, and among them the day, the class and what sums are grouped by.
+    keys: &'static str,
+    day: &'static str,
+    class: &'static str,
+    by: &'static str,
+}
+
+const LEAD_COUNTS: Counts = Counts {
+    table: "dora_lead_days",
+    log: "dora_lead_log",
+    keys: "lead_day, lead_class, environment_key, lead_bucket",
+    day: "lead_day",
+    class: "lead_class",
+    by: "lead_bucket",
+};
+
+const DEPLOY_COUNTS: Counts = Counts {
+    table: "dora_deploy_days",
+    log: "dora_deploy_log",
+    keys: "day, class, environment_key",
+    day: "day",
+    class: "class",
+    by: "day",
+};
+
+/// The sums of `counts` over the days `first..=last` in the report's environments, by its
+/// `by` column. On PostgreSQL the ±1 rows not folded yet count too, so that in one snapshot
+/// the counts always match the rows they count (a fold commits apart from the report's
+/// reads, and writers keep logging meanwhile).
+async fn sum_counts(
+    c: &mut dyn Exec,
+    q: &DoraQuery,
+    counts: &Counts,
+    first: i64,
+    last: i64,
+) -> StoreResult<Vec<(i64, u64)>> {
+    let Counts {
+        table,
+        log,
+        keys,
+        day,
+        class,
+        by,
+    } = counts;
+    let from = if c.is_postgres() {
+        format!("(SELECT {keys}, n FROM {table} UNION ALL SELECT {keys}, delta FROM {log}) AS t")
+    } else {
+        (*table).to_owned()
+    };
     let mut p = Params { binds: Vec::new() };
-    let scope = class_scope_sql("class", q, &mut p);
+    let scope = class_scope_sql(class, q, &mut p);
     let sql = format!(
-        "SELECT day, CAST(SUM(n) AS BIGINT) FROM {} \
-         WHERE day >= {} AND day <= {} AND {scope} GROUP BY day",
-        counts_of(
-            c,
-            "dora_deploy_days",
-            "dora_deploy_log",
-            "day, class, environment_key"
-        ),
-        p.add(Bind::I64(q.from.unix().div_euclid(86_400))),
-        p.add(Bind::I64((q.until.unix() - 1).div_euclid(86_400))),
+        "SELECT {by}, CAST(SUM(n) AS BIGINT) FROM {from} \
+         WHERE {day} >= {} AND {day} <= {} AND {scope} GROUP BY {by}",
+        p.add(Bind::I64(first)),
+        p.add(Bind::I64(last)),
     );
     c.rows(&sql, &vals(&p))
         .await?
@@ -922,7 +944,7 @@ impl DoraStore for SqlStore {
             }
             let mut conn = self.pool.acquire().await?;
             fold_counts(&mut conn).await?;
-            // One snapshot for the counts and the rows they count (see `counts_of`).
+            // One snapshot for the counts and the rows they count (see `sum_counts`).
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             if self.is_postgres() {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
