@@ -171,7 +171,7 @@ pub trait DoraStore: Send + Sync {
     /// `ferry_domain::dora::DoraInput` for what "needs" means).
     async fn dora_facts(&self, q: &DoraQuery) -> StoreResult<DoraFacts>;
     /// Folds what writers logged into the per-day DORA counts (PostgreSQL; nothing to do on
-    /// SQLite). Reports fold first anyway; this bounds the log between reports.
+    /// SQLite). Reports read the logs too; this only keeps them short.
     async fn fold_dora_counts(&self) -> StoreResult<()>;
     /// Successful deployments whose new commits must still be read from a git mirror, oldest
     /// first.

@@ -44,8 +44,9 @@ GROUP BY lead_day, lead_class, environment_key, lead_bucket;
 
 -- Concurrent transactions (different repositories) write changes of the same days in any
 -- order; updating the count rows directly would lock them in different orders and deadlock.
--- So the trigger only appends ±1 rows here (no key, no conflict), and a reader folds them
--- into `dora_lead_days` under one advisory lock (`sql/dora.rs`, `fold_counts`).
+-- So the trigger only appends ±1 rows here (no key, no conflict); the DORA background task
+-- folds them into `dora_lead_days` under one advisory lock, and a report reads both
+-- (`sql/dora.rs`, `fold_counts`, `sum_counts`).
 CREATE TABLE dora_lead_log (
     lead_day        BIGINT  NOT NULL,
     lead_class      INTEGER NOT NULL,

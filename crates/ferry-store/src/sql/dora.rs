@@ -637,43 +637,32 @@ async fn lead_tally(
     })
 }
 
-/// Advisory-lock key of the fold below (any constant outside `lock_key`'s namespace use).
-const LEAD_FOLD_LOCK: i64 = 0x0fe7_d07a_1ead_f01d;
+/// Advisory-lock key of [`fold_counts`] (any constant outside `lock_key`'s namespace use).
+const FOLD_LOCK: i64 = 0x0fe7_d07a_1ead_f01d;
 
 /// PostgreSQL: moves the ±1 rows the triggers logged (migrations 0014, 0015) into the
-/// per-day counts, one folder at a time; rows of transactions still open stay for the next fold.
-/// SQLite's triggers update the counts directly.
-pub(super) async fn fold_counts(c: &mut AnyConnection) -> StoreResult<()> {
-    if c.backend_name() != "PostgreSQL" {
-        return Ok(());
-    }
+/// per-day counts, one folder at a time; rows of transactions still open stay for the next
+/// fold. Only bounds the logs: reports read the logs too ([`sum_counts`]).
+async fn fold_counts(c: &mut AnyConnection) -> StoreResult<()> {
     let mut tx = sqlx::Connection::begin(&mut *c).await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(LEAD_FOLD_LOCK)
+        .bind(FOLD_LOCK)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "WITH moved AS (DELETE FROM dora_lead_log \
-             RETURNING lead_day, lead_class, environment_key, lead_bucket, delta) \
-         INSERT INTO dora_lead_days (lead_day, lead_class, environment_key, lead_bucket, n) \
-         SELECT lead_day, lead_class, environment_key, lead_bucket, CAST(SUM(delta) AS BIGINT) \
-         FROM moved GROUP BY lead_day, lead_class, environment_key, lead_bucket \
-         ORDER BY lead_day, lead_class, environment_key, lead_bucket \
-         ON CONFLICT (lead_day, lead_class, environment_key, lead_bucket) \
-         DO UPDATE SET n = dora_lead_days.n + excluded.n",
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "WITH moved AS (DELETE FROM dora_deploy_log \
-             RETURNING day, class, environment_key, delta) \
-         INSERT INTO dora_deploy_days (day, class, environment_key, n) \
-         SELECT day, class, environment_key, CAST(SUM(delta) AS BIGINT) \
-         FROM moved GROUP BY day, class, environment_key ORDER BY day, class, environment_key \
-         ON CONFLICT (day, class, environment_key) DO UPDATE SET n = dora_deploy_days.n + excluded.n",
-    )
-    .execute(&mut *tx)
-    .await?;
+    for Counts {
+        table, log, keys, ..
+    } in [&LEAD_COUNTS, &DEPLOY_COUNTS]
+    {
+        sqlx::query(&format!(
+            "WITH moved AS (DELETE FROM {log} RETURNING {keys}, delta) \
+             INSERT INTO {table} ({keys}, n) \
+             SELECT {keys}, CAST(SUM(delta) AS BIGINT) FROM moved \
+             GROUP BY {keys} ORDER BY {keys} \
+             ON CONFLICT ({keys}) DO UPDATE SET n = {table}.n + excluded.n"
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -836,8 +825,7 @@ const DEPLOY_COUNTS: Counts = Counts {
 
 /// The sums of `counts` over the days `first..=last` in the report's environments, by its
 /// `by` column. On PostgreSQL the ±1 rows not folded yet count too, so that in one snapshot
-/// the counts always match the rows they count (a fold commits apart from the report's
-/// reads, and writers keep logging meanwhile).
+/// the counts always match the rows they count, whenever the background task folds.
 async fn sum_counts(
     c: &mut dyn Exec,
     q: &DoraQuery,
@@ -943,7 +931,6 @@ impl DoraStore for SqlStore {
                     .await;
             }
             let mut conn = self.pool.acquire().await?;
-            fold_counts(&mut conn).await?;
             // One snapshot for the counts and the rows they count (see `sum_counts`).
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             if self.is_postgres() {
@@ -970,13 +957,10 @@ impl DoraStore for SqlStore {
         // deployments only, API.md D40), yet counts it and its changes.
         let mut p = Params { binds: Vec::new() };
         let scope = scope_sql("d", q, &mut p, true);
-        let (prod_s, prod_i) = (
-            production_sql("d", q, &mut p),
-            production_sql("d", q, &mut p),
-        );
+        let prod = production_sql("d", q, &mut p);
         let sql = format!(
-            "SELECT d.id, CASE WHEN {prod_s} THEN d.service_id END, \
-                 CASE WHEN {prod_i} THEN d.integration_id END, d.finished_at \
+            "SELECT d.id, CASE WHEN {prod} THEN d.service_id END, \
+                 CASE WHEN {prod} THEN d.integration_id END, d.finished_at \
              FROM dora_deployments d \
              WHERE d.finished_at >= {} AND d.finished_at < {} AND {scope}",
             p.add(Bind::I64(from)),
