@@ -212,10 +212,14 @@ type SqlxJob =
 type DirectJob = Box<dyn for<'c> FnOnce(&'c mut dyn Exec) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
 enum Job {
-    Sqlx(SqlxJob),
-    Direct(DirectJob),
+    Write(Write),
     /// Ends the writer once the jobs queued before it are done.
     Stop,
+}
+
+enum Write {
+    Sqlx(SqlxJob),
+    Direct(DirectJob),
 }
 
 /// What a job's result becomes once its batch's fate is known.
@@ -284,7 +288,7 @@ impl GroupCommit {
         let (reply, answered) = oneshot::channel::<StoreResult<T>>();
         let erased: SqlxJob =
             Box::new(move |conn| Box::pin(async move { answer(job(conn).await, reply) }));
-        self.queue(Job::Sqlx(erased), answered).await
+        self.queue(Job::Write(Write::Sqlx(erased)), answered).await
     }
 
     /// [`run`](Self::run) for a job written against [`Exec`]: it runs on the writer's direct
@@ -297,7 +301,8 @@ impl GroupCommit {
         let (reply, answered) = oneshot::channel::<StoreResult<T>>();
         let erased: DirectJob =
             Box::new(move |conn| Box::pin(async move { answer(job(conn).await, reply) }));
-        self.queue(Job::Direct(erased), answered).await
+        self.queue(Job::Write(Write::Direct(erased)), answered)
+            .await
     }
 
     async fn queue<T>(
@@ -439,51 +444,49 @@ fn writer(
 ) {
     // sqlx spawns onto the runtime (a pool connection goes back to its pool that way).
     let _context = runtime.enter();
-    'batches: while let Some(first) = rx.blocking_recv() {
+    while let Some(first) = rx.blocking_recv() {
         if restart.swap(false, Ordering::AcqRel) {
             if let Err(e) = runtime.block_on(exec(&mut conn, RESTART_SQL)) {
                 tracing::warn!(error.cause = %e, "SQLite WAL restart failed");
             }
         }
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        let (mut batch, mut stop, mut next) = (Vec::new(), false, Some(first));
+        while let Some(job) = next.take() {
+            match job {
+                Job::Write(w) => batch.push(w),
+                Job::Stop => {
+                    stop = true;
+                    break;
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
             }
         }
         // Runs of one kind, in order: each commits before the next starts.
-        let mut jobs = batch.into_iter().peekable();
-        while let Some(job) = jobs.next() {
-            match (job, direct.as_mut()) {
-                (Job::Stop, _) => break 'batches,
-                (Job::Direct(first), Some(own)) => {
-                    let mut run = vec![first];
-                    while let Some(Job::Direct(_)) = jobs.peek() {
-                        if let Some(Job::Direct(next)) = jobs.next() {
-                            run.push(next);
-                        }
-                    }
-                    let (outcome, finishes) = direct_batch(own, run);
+        for run in runs(batch, direct.is_some()) {
+            let (outcome, finishes) = match (run, direct.as_mut()) {
+                (Run::Direct(jobs), Some(own)) => {
+                    let done = finish_now(Box::pin(run_batch(own, jobs, direct_sql, |c, j| j(c))));
+                    let (outcome, finishes) = done.unwrap_or_else(|| {
+                        // Its jobs are dropped unanswered: their callers hear that the write
+                        // did not happen.
+                        let e = "a direct SQLite job waited on something other than SQLite";
+                        (Err(StoreError::Other(e.into())), Vec::new())
+                    });
                     if let Err(e) = &outcome {
                         tracing::error!(error.cause = %e, "SQLite batch failed");
                         let _ = own.execute_batch("ROLLBACK");
                     }
-                    settle(&outcome, finishes, syncer.as_ref());
+                    (outcome, finishes)
                 }
-                (first, _) => {
-                    let mut run = vec![first];
-                    let sqlx_runs = |j: &Job| match j {
-                        Job::Sqlx(_) => true,
-                        Job::Direct(_) => direct.is_none(),
-                        Job::Stop => false,
+                (run, _) => {
+                    let writes = match run {
+                        Run::Sqlx(writes) => writes,
+                        Run::Direct(jobs) => jobs.into_iter().map(Write::Direct).collect(),
                     };
-                    while jobs.peek().is_some_and(sqlx_runs) {
-                        run.extend(jobs.next());
-                    }
-                    let (outcome, finishes) = runtime.block_on(run_batch(&mut conn, run));
-                    settle(&outcome, finishes, syncer.as_ref());
-                    if let Err(e) = outcome {
+                    let done = runtime.block_on(run_batch(&mut *conn, writes, exec, run_write));
+                    if let Err(e) = &done.0 {
                         // The connection may be broken: take a fresh one for the next batch.
                         tracing::error!(error.cause = %e, "SQLite batch failed");
                         let _ = runtime.block_on(exec(&mut conn, "ROLLBACK"));
@@ -494,8 +497,13 @@ fn writer(
                             }
                         }
                     }
+                    done
                 }
-            }
+            };
+            settle(&outcome, finishes, syncer.as_ref());
+        }
+        if stop {
+            break;
         }
     }
     // While `_context` still stands: the connection returns to its pool through the runtime
@@ -503,36 +511,93 @@ fn writer(
     drop(conn);
 }
 
-/// Runs one batch on sqlx's connection: the batch's outcome (begin or commit) and how to
-/// answer each job that ran ([`settle`]). A job that did not run is dropped, and with it its
-/// reply channel: its caller hears that the write did not happen.
+/// Consecutive writes of one kind. Direct jobs form runs of their own only when the writer
+/// has its direct connection (a file database); otherwise they run on sqlx's like any job.
+enum Run {
+    Sqlx(Vec<Write>),
+    Direct(Vec<DirectJob>),
+}
+
+fn runs(batch: Vec<Write>, direct: bool) -> Vec<Run> {
+    let mut out: Vec<Run> = Vec::new();
+    for w in batch {
+        match w {
+            Write::Direct(job) if direct => match out.last_mut() {
+                Some(Run::Direct(run)) => run.push(job),
+                _ => out.push(Run::Direct(vec![job])),
+            },
+            w => match out.last_mut() {
+                Some(Run::Sqlx(run)) => run.push(w),
+                _ => out.push(Run::Sqlx(vec![w])),
+            },
+        }
+    }
+    out
+}
+
+/// A job of a sqlx run.
+fn run_write(conn: &mut AnyConnection, w: Write) -> BoxFuture<'_, (bool, Finish)> {
+    match w {
+        Write::Sqlx(job) => job(conn),
+        Write::Direct(job) => job(conn),
+    }
+}
+
+/// Statements on the direct connection, one at a time (`;`-separated), each cached:
+/// parsing them again for every job was a tenth of the writer's time. Never waits.
+fn direct_sql<'c>(
+    conn: &'c mut rusqlite::Connection,
+    sql: &'static str,
+) -> BoxFuture<'c, StoreResult<()>> {
+    let done = sql
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .try_for_each(|s| {
+            conn.prepare_cached(s)
+                .and_then(|mut st| st.raw_execute())
+                .map(drop)
+        })
+        .map_err(|e| StoreError::Unavailable(e.to_string()));
+    Box::pin(std::future::ready(done))
+}
+
+/// Runs one batch of jobs on `conn` (sqlx's connection, or the direct one through
+/// [`finish_now`]), `sql` running its transaction statements and `call` a job: the batch's
+/// outcome (begin or commit) and how to answer each job that ran ([`settle`]). A job that
+/// did not run is dropped, and with it its reply channel: its caller hears that the write did
+/// not happen.
 ///
 /// Each job runs in a savepoint, so that one failing is rolled back alone, except a job
 /// alone in its batch: its transaction is its own. That matters for long jobs (a bulk
 /// import): with the sub-journal in memory, every statement under a savepoint pays for all
 /// the pages the savepoint has touched so far (81 % of an import's time in SQLite's
 /// savepoint code).
-async fn run_batch(conn: &mut AnyConnection, batch: Vec<Job>) -> (StoreResult<()>, Vec<Finish>) {
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+async fn run_batch<C: ?Sized, J>(
+    conn: &mut C,
+    batch: Vec<J>,
+    sql: for<'c> fn(&'c mut C, &'static str) -> BoxFuture<'c, StoreResult<()>>,
+    call: for<'c> fn(&'c mut C, J) -> BoxFuture<'c, (bool, Finish)>,
+) -> (StoreResult<()>, Vec<Finish>) {
+    if let Err(e) = sql(conn, "BEGIN IMMEDIATE").await {
         drop(batch);
         return (Err(e), Vec::new());
     }
     if batch.len() == 1 {
-        let (ok, finish) = match batch.into_iter().next() {
-            Some(Job::Sqlx(job)) => job(conn).await,
-            Some(Job::Direct(job)) => job(conn).await,
-            Some(Job::Stop) | None => return (exec(conn, "ROLLBACK").await, Vec::new()),
+        let Some(job) = batch.into_iter().next() else {
+            return (sql(conn, "ROLLBACK").await, Vec::new());
         };
-        let end = exec(conn, if ok { "COMMIT" } else { "ROLLBACK" }).await;
+        let (ok, finish) = call(conn, job).await;
+        let end = sql(conn, if ok { "COMMIT" } else { "ROLLBACK" }).await;
         return (end, vec![finish]);
     }
     let mut finishes = Vec::with_capacity(batch.len());
     let mut broken: Option<StoreError> = None;
-    // Each job's savepoint ends in the same round trip that opens the next one's. Savepoints
-    // are released, not left open until COMMIT: open ones make SQLite copy every touched page
-    // into its sub-journal.
+    // Each job's savepoint ends in the same call that opens the next one's (one round trip
+    // on sqlx's connection). Savepoints are released, not left open until COMMIT: open ones
+    // make SQLite copy every touched page into its sub-journal.
     let last = batch.len().saturating_sub(1);
-    if let Err(e) = exec(conn, "SAVEPOINT job").await {
+    if let Err(e) = sql(conn, "SAVEPOINT job").await {
         broken = Some(e);
     }
     for (i, job) in batch.into_iter().enumerate() {
@@ -540,12 +605,8 @@ async fn run_batch(conn: &mut AnyConnection, batch: Vec<Job>) -> (StoreResult<()
             drop(job); // its sender is dropped: the caller hears "writer stopped"
             continue;
         }
-        let (ok, finish) = match job {
-            Job::Sqlx(job) => job(conn).await,
-            Job::Direct(job) => job(conn).await,
-            Job::Stop => continue, // never in a run (the writer stops before it)
-        };
-        let end = exec(
+        let (ok, finish) = call(conn, job).await;
+        let end = sql(
             conn,
             match (ok, i == last) {
                 (true, false) => "RELEASE job; SAVEPOINT job",
@@ -562,77 +623,60 @@ async fn run_batch(conn: &mut AnyConnection, batch: Vec<Job>) -> (StoreResult<()
     }
     let outcome = match broken {
         Some(e) => Err(e),
-        None => exec(conn, "COMMIT").await,
+        None => sql(conn, "COMMIT").await,
     };
     (outcome, finishes)
 }
 
-/// Runs one batch of direct jobs the way [`run_batch`] runs sqlx's.
-fn direct_batch(
-    conn: &mut rusqlite::Connection,
-    batch: Vec<DirectJob>,
-) -> (StoreResult<()>, Vec<Finish>) {
-    // Cached: parsing these again for every job was a tenth of the writer's time.
-    let sql = |conn: &rusqlite::Connection, sql: &str| {
-        conn.prepare_cached(sql)
-            .and_then(|mut st| st.raw_execute())
-            .map(drop)
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
-    };
-    if let Err(e) = sql(conn, "BEGIN IMMEDIATE") {
-        return (Err(e), Vec::new());
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A direct job that inserts `n` and reports `ok`, recording what its batch told it.
+    fn job(n: i64, ok: bool, told: &Arc<Mutex<Vec<(i64, bool)>>>) -> DirectJob {
+        let told = Arc::clone(told);
+        Box::new(move |c| {
+            Box::pin(async move {
+                let inserted = c.run("INSERT INTO t (n) VALUES ($1)", &[n.into()]).await;
+                let finish: Finish = Box::new(move |err| {
+                    if let Ok(mut v) = told.lock() {
+                        v.push((n, err.is_none()));
+                    }
+                });
+                (ok && inserted.is_ok(), finish)
+            })
+        })
     }
-    if let [_] = batch.as_slice() {
-        let done = batch
-            .into_iter()
-            .next()
-            .and_then(|job| finish_now(job(conn)));
-        return match done {
-            Some((ok, finish)) => (
-                sql(conn, if ok { "COMMIT" } else { "ROLLBACK" }),
-                vec![finish],
-            ),
-            None => {
-                tracing::error!("a direct SQLite job waited on something other than SQLite");
-                (sql(conn, "ROLLBACK"), Vec::new())
-            }
-        };
+
+    /// Three jobs in one batch, the middle one failing after it wrote: it alone is rolled
+    /// back, the others commit, and every job that ran is answered with the commit.
+    #[test]
+    fn a_failing_job_in_a_batch_is_rolled_back_alone() {
+        let mut conn = rusqlite::Connection::open_in_memory().expect("memory database");
+        conn.execute_batch("CREATE TABLE t (n INTEGER)")
+            .expect("table");
+        let told = Arc::new(Mutex::new(Vec::new()));
+        let batch = vec![
+            job(1, true, &told),
+            job(2, false, &told),
+            job(3, true, &told),
+        ];
+        let (outcome, finishes) =
+            finish_now(Box::pin(run_batch(&mut conn, batch, direct_sql, |c, j| {
+                j(c)
+            })))
+            .expect("direct jobs never wait");
+        assert!(outcome.is_ok());
+        for finish in finishes {
+            finish(outcome.as_ref().err());
+        }
+        let kept: Vec<i64> = conn
+            .prepare("SELECT n FROM t ORDER BY n")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .expect("rows");
+        assert_eq!(kept, vec![1, 3]);
+        let told = told.lock().expect("told").clone();
+        assert_eq!(told, vec![(1, true), (2, true), (3, true)]);
     }
-    let mut finishes = Vec::with_capacity(batch.len());
-    let mut broken: Option<StoreError> = None;
-    for job in batch {
-        if broken.is_some() {
-            drop(job);
-            continue;
-        }
-        if let Err(e) = sql(conn, "SAVEPOINT job") {
-            broken = Some(e);
-            drop(job);
-            continue;
-        }
-        let done = finish_now(job(conn));
-        let ok = match done {
-            Some((ok, finish)) => {
-                finishes.push(finish);
-                ok
-            }
-            None => {
-                tracing::error!("a direct SQLite job waited on something other than SQLite");
-                false
-            }
-        };
-        let end = if ok {
-            sql(conn, "RELEASE job")
-        } else {
-            sql(conn, "ROLLBACK TO job").and_then(|()| sql(conn, "RELEASE job"))
-        };
-        if let Err(e) = end {
-            broken = Some(e);
-        }
-    }
-    let outcome = match broken {
-        Some(e) => Err(e),
-        None => sql(conn, "COMMIT"),
-    };
-    (outcome, finishes)
 }
