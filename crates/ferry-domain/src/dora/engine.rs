@@ -15,8 +15,8 @@ use super::counted::Counted;
 use super::id_map::IdMap;
 use super::range::{date_of, day_number, month_of, week_of, SECS_PER_DAY};
 use super::{
-    failure, frequency, lead_time, recovery, Benchmark, DeployKey, DoraInput, DoraReport,
-    LeadTally, Tallied,
+    failure, frequency, lead_time, recovery, tally, Benchmark, Bucket, DeployKey, DoraInput,
+    DoraRange, DoraReport, LeadTally, Tallied,
 };
 use crate::values::Timestamp;
 
@@ -199,23 +199,14 @@ impl Prepared {
         }
     }
 
-    /// Consecutive days with the same week (or month) number: the buckets of a series.
-    pub(crate) fn tiles(&self, by_month: bool) -> Vec<(usize, usize)> {
-        let unit = if by_month { &self.month } else { &self.week };
-        let mut tiles = Vec::new();
-        let mut start = 0;
-        for i in 1..=unit.len() {
-            if i == unit.len() || unit[i] != unit[start] {
-                tiles.push((start, i - 1));
-                start = i;
-            }
-        }
-        tiles
-    }
-
-    /// The whole range as one bucket.
-    pub(crate) fn whole(&self) -> Vec<(usize, usize)> {
-        vec![(0, self.deploys.len() - 1)]
+    /// The tiles of a report (`None`) or a series as day offsets in the range: the very
+    /// tiles a tallied input was counted for ([`tally::tiles`]).
+    pub(crate) fn tiles(&self, range: DoraRange, bucket: Option<Bucket>) -> Vec<(usize, usize)> {
+        let offset = |day: i64| (day - self.first_day) as usize;
+        tally::tiles(range, bucket)
+            .into_iter()
+            .map(|(first, last)| (offset(first), offset(last)))
+            .collect()
     }
 
     /// One report per bucket; `buckets` are day offsets `(first, last)` that tile the range in

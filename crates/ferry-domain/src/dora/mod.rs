@@ -169,7 +169,7 @@ impl Serialize for DoraBucket {
 /// The report of `input.range`.
 pub fn report(input: &DoraInput) -> DoraReport {
     let prepared = Prepared::new(input);
-    let whole = prepared.whole();
+    let whole = prepared.tiles(input.range, None);
     prepared
         .reports(&whole)
         .pop()
@@ -180,7 +180,7 @@ pub fn report(input: &DoraInput) -> DoraReport {
 /// order, each computed as [`report`] would for the unit clipped to the range.
 pub fn series(input: &DoraInput, bucket: Bucket) -> Vec<DoraBucket> {
     let prepared = Prepared::new(input);
-    let tiles = prepared.tiles(bucket == Bucket::Month);
+    let tiles = prepared.tiles(input.range, Some(bucket));
     prepared
         .reports(&tiles)
         .into_iter()
