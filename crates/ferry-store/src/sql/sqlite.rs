@@ -124,12 +124,15 @@ pub(crate) async fn connect(url: &str) -> StoreResult<(AnyPool, Option<String>)>
 
 /// Read-only connections outside sqlx, for reads that return many rows (a DORA report over
 /// every service): sqlx's SQLite driver hands each statement to a worker thread and converts
-/// each row to its `Any` form, which there cost more than SQLite's own work. Kept idle
-/// between reads, opened on demand.
+/// each row to its `Any` form, which there cost more than SQLite's own work. Opened on
+/// demand, a few kept idle between reads.
 pub(crate) struct Readers {
     path: String,
     idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
 }
+
+/// Idle [`Readers`] kept: a burst of reports opens more, and they close when done.
+const MAX_IDLE_READERS: usize = 4;
 
 /// A read written against [`Exec`]; on a direct connection its future finishes in one poll.
 pub(crate) type ReadJob<T> =
@@ -178,7 +181,9 @@ impl Readers {
             // end it is not kept.
             if conn.execute_batch("COMMIT").is_ok() {
                 if let Ok(mut v) = readers.idle.lock() {
-                    v.push(conn);
+                    if v.len() < MAX_IDLE_READERS {
+                        v.push(conn);
+                    }
                 }
             }
             out
