@@ -667,6 +667,16 @@ async fn fold_counts(c: &mut AnyConnection) -> StoreResult<()> {
     Ok(())
 }
 
+/// Incidents `i` with the DORA rows of the deployment they name, `da` (API) or `di`
+/// (ingested). The `IS NOT NULL` guards spare most incidents, which name none, an index probe
+/// per join.
+const INCIDENTS_WITH_NAMED: &str = "issues i \
+    LEFT JOIN dora_deployments da \
+        ON i.deployment_id IS NOT NULL AND da.api_deployment_id = i.deployment_id \
+    LEFT JOIN dora_deployments di \
+        ON i.ingested_deployment_id IS NOT NULL \
+        AND di.ingested_deployment_id = i.ingested_deployment_id";
+
 /// The SQL condition on `issues i` (joined to its named deployments `da`, `di`) of one reason
 /// an incident can touch a report of `[from_m, until_m)` (see `dora_facts`); one statement
 /// per reason, each on its own index (an OR of them scans every incident).
@@ -756,10 +766,7 @@ async fn blamed_incidents(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<Bl
                  x.id, x.finished_at, \
                  CAST(CASE WHEN x.finished_at >= {from_m} AND x.finished_at < {until_m} \
                       AND {counted} THEN 1 ELSE 0 END AS BIGINT) \
-             FROM issues i \
-             LEFT JOIN dora_deployments da ON da.api_deployment_id = i.deployment_id \
-             LEFT JOIN dora_deployments di \
-                 ON di.ingested_deployment_id = i.ingested_deployment_id \
+             FROM {INCIDENTS_WITH_NAMED} \
              LEFT JOIN dora_deployments x ON x.id = CASE \
                  WHEN i.deployment_id IS NOT NULL THEN da.id \
                  WHEN i.ingested_deployment_id IS NOT NULL THEN di.id \
@@ -1029,11 +1036,7 @@ impl DoraStore for SqlStore {
                      CASE WHEN i.resolution_date IS NOT NULL THEN i.resolution_date \
                           WHEN i.status = 'DONE' THEN i.updated_date END, \
                      i.deployment_id, i.ingested_deployment_id \
-                 FROM issues i \
-                 LEFT JOIN dora_deployments da ON da.api_deployment_id = i.deployment_id \
-                 LEFT JOIN dora_deployments di \
-                     ON di.ingested_deployment_id = i.ingested_deployment_id \
-                 WHERE {}",
+                 FROM {INCIDENTS_WITH_NAMED} WHERE {}",
                 w.join(" AND ")
             );
             let found: Vec<IncidentRow> = bind_all_as(&p.binds, sqlx::query_as(&sql))
