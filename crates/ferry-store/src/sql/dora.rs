@@ -747,25 +747,32 @@ async fn blamed_incidents(c: &mut dyn Exec, q: &DoraQuery) -> StoreResult<Vec<Bl
         let from_m = p.add(Bind::I64(from));
         let until_m = p.add(Bind::I64(until));
         let cond = incident_reason(reason, q, &mut p, &from_m, &until_m);
-        // Stored with the incident (migration 0016) for the production-class pool without
-        // configured extras; looked up otherwise.
-        let implicit = if q.extra_production.is_empty() {
-            "i.blamed_dora_id".to_owned()
-        } else {
+        // The implicit attribution: stored with the incident (migration 0016) for the
+        // production-class pool without configured extras, looked up otherwise. A stored one
+        // needs its deployment's row only when `environment=` names an environment: it is
+        // production-class, so in the default scope it counts exactly when it finished in the
+        // range, and its row (a random read per incident) is not fetched.
+        let (implicit, fallback_id, fallback_at) = if !q.extra_production.is_empty() {
             let by_service = latest("service_id", &mut p);
             let by_integration = latest("integration_id", &mut p);
-            format!(
+            let looked_up = format!(
                 "CASE WHEN i.service_id IS NOT NULL THEN {by_service} ELSE {by_integration} END"
-            )
+            );
+            (looked_up, "NULL", "NULL")
+        } else if q.environment.is_some() {
+            ("i.blamed_dora_id".to_owned(), "NULL", "NULL")
+        } else {
+            ("NULL".to_owned(), "i.blamed_dora_id", "i.blamed_at")
         };
+        let finished = format!("COALESCE(x.finished_at, {fallback_at})");
         let counted = scope_sql("x", q, &mut p, false);
         let sql = format!(
             "SELECT i.id, i.created_date, \
                  CASE WHEN i.resolution_date IS NOT NULL THEN i.resolution_date \
                       WHEN i.status = 'DONE' THEN i.updated_date END, \
-                 x.id, x.finished_at, \
-                 CAST(CASE WHEN x.finished_at >= {from_m} AND x.finished_at < {until_m} \
-                      AND {counted} THEN 1 ELSE 0 END AS BIGINT) \
+                 COALESCE(x.id, {fallback_id}), {finished}, \
+                 CAST(CASE WHEN {finished} >= {from_m} AND {finished} < {until_m} \
+                      AND (x.id IS NULL OR {counted}) THEN 1 ELSE 0 END AS BIGINT) \
              FROM {INCIDENTS_WITH_NAMED} \
              LEFT JOIN dora_deployments x ON x.id = CASE \
                  WHEN i.deployment_id IS NOT NULL THEN da.id \
