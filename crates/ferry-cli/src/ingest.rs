@@ -367,15 +367,15 @@ pub struct ImportArgs {
     /// shows it).
     #[arg(long)]
     integration: i64,
-    /// Lines per request.
-    #[arg(long, default_value_t = 1000)]
+    /// Lines per request (the server writes them in order, in transactions of up to 50,000).
+    #[arg(long, default_value_t = 100_000)]
     batch: usize,
     /// NDJSON: one OpsLevel or DevLake payload per line; `-` reads standard input.
     file: String,
 }
 
-/// Requests stay under the server's 1 MiB body limit.
-const MAX_REQUEST_BYTES: usize = 900 * 1024;
+/// Requests stay under the server's 64 MiB limit on import bodies.
+const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
 
 /// One request's worth of lines, with their line numbers in the file.
 struct Batch {
@@ -435,7 +435,7 @@ impl Progress {
 }
 
 pub async fn import(a: ImportArgs) -> anyhow::Result<()> {
-    let batch_lines = a.batch.clamp(1, 10_000);
+    let batch_lines = a.batch.clamp(1, 1_000_000);
     let (reader, total): (Box<dyn Read>, Option<u64>) = if a.file == "-" {
         (Box::new(std::io::stdin()), None)
     } else {

@@ -18,6 +18,8 @@ use tower_http::trace::TraceLayer;
 
 /// GitHub's limit on webhook payloads.
 const GITHUB_BODY_LIMIT: usize = 25 * 1024 * 1024;
+/// Bulk import bodies: many lines per request keep a backfill's requests few.
+pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 pub fn build(state: AppState, body_limit: usize) -> Router {
     // GitHub-compatible API (compat/github.md §1: all 15 operations).
@@ -91,7 +93,11 @@ pub fn build(state: AppState, body_limit: usize) -> Router {
             "/integrations/{id}",
             axum::routing::delete(native::integrations::delete),
         )
-        .route("/integrations/{id}/import", post(native::imports::import))
+        .route(
+            "/integrations/{id}/import",
+            post(native::imports::import)
+                .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT.max(body_limit))),
+        )
         .route(
             "/services",
             post(native::services::create).get(native::services::list),

@@ -1339,6 +1339,60 @@ async fn bulk_import(srv: &Server) {
         .collect();
     assert_eq!(numbers, BTreeSet::from(["1", "2", "3"]));
 
+    // A request of several chunks (and over the 1 MiB limit of other routes): written in
+    // file order, so generated numbers follow the lines; a dedup_id repeated in a later
+    // chunk is a duplicate; a bad line in the middle refuses only itself.
+    srv.post("/api/v1/services", &json!({"name": "bulk"}))
+        .await
+        .expect(201);
+    let lines = 12_000u32;
+    let mut big = String::new();
+    for n in 1..=lines {
+        let v = json!({"service": "bulk", "dedup_id": format!("big-{}", n.min(11_999)),
+            "description": format!("deploy {n} {}", "·".repeat(40)),
+            "deployed_at": format!("2024-01-01T00:00:00Z"),
+            "environment": if n % 2 == 0 { "production" } else { "staging" }});
+        big.push_str(&if n == 6_000 {
+            "{oops".to_owned()
+        } else {
+            v.to_string()
+        });
+        big.push('\n');
+    }
+    assert!(big.len() > 1024 * 1024);
+    let r = srv
+        .call(
+            Method::POST,
+            &import(&ops["id"]),
+            Auth::Admin,
+            Some(big.into_bytes()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            r["lines"].clone(),
+            r["created"].clone(),
+            r["duplicates"].clone(),
+            r["errors"][0]["line"].clone()
+        ),
+        (json!(12_000), json!(11_998), json!(1), json!(6_000))
+    );
+    let newest = srv
+        .get("/api/v1/deployments?service=bulk&per_page=1")
+        .await
+        .expect(200);
+    let numbers: Vec<&str> = [&newest[0]]
+        .iter()
+        .map(|d| d["deploy_number"].as_str().expect("number"))
+        .collect();
+    // All finished at the same second: the newest is the last line written.
+    assert_eq!(numbers, vec!["11998"]);
+    assert_eq!(
+        newest[0]["description"],
+        format!("deploy 11999 {}", "·".repeat(40))
+    );
+
     // DevLake: deployments and issues, upserted.
     let dl = devlake_integration(srv, "none").await;
     let file = [

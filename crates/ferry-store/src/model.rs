@@ -374,6 +374,41 @@ pub struct NewIngestedDeployment {
     pub commits: Vec<IngestedCommit>,
 }
 
+impl NewIngestedDeployment {
+    /// The deploy as recorded under `id` at `now`, with the service it matched.
+    pub(crate) fn recorded(
+        self,
+        id: IngestedDeploymentId,
+        service_id: Option<ServiceId>,
+        service_name: Option<String>,
+        now: Timestamp,
+    ) -> IngestedDeployment {
+        IngestedDeployment {
+            id,
+            integration_id: self.integration_id,
+            source: self.source,
+            external_key: self.external_key,
+            service_id,
+            service_name,
+            service_alias: self.service_alias.map(|a| a.as_str().to_owned()),
+            deploy_number: self.deploy_number,
+            environment: self.environment,
+            name: self.name,
+            description: self.description,
+            result: self.result,
+            deployer_name: self.deployer_name,
+            deployer_email: self.deployer_email,
+            deployer_id: self.deployer_id,
+            deploy_url: self.deploy_url,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            commits: self.commits,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct IngestedDeployment {
     pub id: IngestedDeploymentId,

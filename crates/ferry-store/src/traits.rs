@@ -8,6 +8,12 @@ use ferry_domain::{
     DeploymentId, EnvName, IntegrationId, IssueId, Page, RepoId, RepoSlug, ServiceId, Sha,
     StatusId, SuggestionId, Timestamp, TokenId,
 };
+use std::future::Future;
+use std::pin::Pin;
+
+/// Work handed to the store that finishes when awaited (see
+/// [`IngestStore::queue_deployments`]).
+pub type Queued<T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send>>;
 
 #[async_trait]
 pub trait TokenStore: Send + Sync {
@@ -137,6 +143,17 @@ pub trait IngestStore: Send + Sync {
         &self,
         batch: Vec<NewIngestedDeployment>,
     ) -> StoreResult<Vec<Ingested>>;
+    /// [`ingest_deployments`](IngestStore::ingest_deployments) in two steps, for a caller
+    /// that prepares its next batch while one is written: returns once the batch is queued
+    /// behind every batch queued before it (batches queued one after the other are written
+    /// in that order, each in its own transaction); awaiting what it returns gives the
+    /// outcome once committed. Where writers do not queue (PostgreSQL, or a batch that
+    /// updates deploys in place) the batch is written before this returns, in transactions
+    /// of 1,000 deploys.
+    async fn queue_deployments(
+        &self,
+        batch: Vec<NewIngestedDeployment>,
+    ) -> StoreResult<Queued<Vec<Ingested>>>;
     /// API and ingested deploys, newest first, with the total.
     async fn list_all_deployments(
         &self,

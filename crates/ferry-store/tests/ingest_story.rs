@@ -12,7 +12,7 @@ use ferry_domain::ingest::{
 use ferry_domain::{DeploymentSource, IntegrationId, Timestamp};
 use ferry_store::model::*;
 use ferry_store::testing::TestDb;
-use ferry_store::{DeploymentStore, IngestStore, StoreError};
+use ferry_store::{DeploymentStore, DoraStore, IngestStore, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use support::*;
@@ -27,6 +27,7 @@ on_both_backends!(
     all_sources_listing,
     issues_and_incidents,
     batch_ingest,
+    batch_equals_one_by_one,
 );
 
 fn alias(s: &str) -> ServiceAlias {
@@ -869,5 +870,164 @@ async fn batch_ingest(db: Arc<TestDb>) {
     assert_eq!(
         db.store.list_suggestions().await.expect("suggestions")[0].deploy_count,
         2
+    );
+}
+
+/// The deploys of [`batch_equals_one_by_one`] for one side (`p`: its name prefix).
+fn mixed_batch(integration: IntegrationId, p: &str) -> Vec<NewIngestedDeployment> {
+    let web = format!("{p}-web");
+    let api = format!("{p}-api");
+    let at = |n: i64| Timestamp::from_unix(1_700_000_000 + n * 3600);
+    let d = |n: i64, service: &str, key: Option<&str>| NewIngestedDeployment {
+        finished_at: at(n),
+        started_at: at(n),
+        ..ops_deploy(integration, service, key)
+    };
+    let numbered = |n: i64, key: &str, number: &str| NewIngestedDeployment {
+        deploy_number: Some(number.into()),
+        ..d(n, &web, Some(key))
+    };
+    vec![
+        d(1, &web, Some("k1")),
+        numbered(2, "k2", "7"),
+        d(3, &web, Some("k1")),
+        d(4, &web, None),
+        d(5, &api, Some("k3")),
+        d(6, &api, Some("k4")),
+        NewIngestedDeployment {
+            commits: vec![commit("https://git.example/x/y", "c5")],
+            ..d(7, &web, Some("k5"))
+        },
+        NewIngestedDeployment {
+            result: DeployResult::Failure,
+            ..d(8, &web, Some("k6"))
+        },
+        NewIngestedDeployment {
+            environment: "Staging".into(),
+            ..d(9, &web, Some("k7"))
+        },
+        numbered(10, "k8", "x12"),
+        d(11, &web, Some("k9")),
+        NewIngestedDeployment {
+            service_alias: None,
+            ..d(12, &web, Some("k10"))
+        },
+        numbered(13, "k11", "3"),
+        d(14, &api, Some("k12")),
+    ]
+}
+
+/// A side's outcomes, deploys, suggestions and DORA deployments, with its prefix removed.
+async fn side_summary(
+    db: &TestDb,
+    integration: IntegrationId,
+    p: &str,
+    outcomes: Vec<Ingested>,
+) -> Vec<String> {
+    let strip = |s: &str| s.replacen(&format!("{p}-"), "", 1);
+    let mut out: Vec<String> = outcomes
+        .into_iter()
+        .map(|o| match o {
+            Ingested::Created {
+                deployment: d,
+                service_matched,
+            } => format!(
+                "created {:?} {:?} {:?} {service_matched} {} {}",
+                d.deploy_number,
+                d.service_name.as_deref().map(strip),
+                d.external_key,
+                d.environment,
+                d.result.as_str(),
+            ),
+            Ingested::Updated { .. } => "updated".into(),
+            Ingested::Duplicate => "duplicate".into(),
+        })
+        .collect();
+    let (items, _) = db
+        .store
+        .list_all_deployments(&AllDeploymentsFilter::default(), page(1, 100))
+        .await
+        .expect("list");
+    let mut services = BTreeSet::new();
+    for item in items {
+        if let AnyDeployment::Ingested(d) = item {
+            if d.integration_id == integration {
+                out.push(format!(
+                    "listed {} {:?} {:?} {:?} {} {}",
+                    d.finished_at.unix(),
+                    d.deploy_number,
+                    d.service_name.as_deref().map(strip),
+                    d.service_alias.as_deref().map(strip),
+                    d.commits.len(),
+                    d.environment,
+                ));
+                services.extend(d.service_id);
+            }
+        }
+    }
+    for s in db.store.list_suggestions().await.expect("suggestions") {
+        if s.integration_id == integration {
+            out.push(format!("suggested {} {}", strip(&s.alias), s.deploy_count));
+        }
+    }
+    let facts = db
+        .store
+        .dora_facts(&DoraQuery {
+            from: Timestamp::from_unix(0),
+            until: Timestamp::from_unix(2_000_000_000),
+            services: services.into_iter().collect(),
+            environment: None,
+            extra_production: vec![],
+            lead_tiles: None,
+        })
+        .await
+        .expect("dora facts");
+    let mut dora: Vec<i64> = facts
+        .deployments
+        .iter()
+        .filter(|f| f.in_scope)
+        .map(|f| f.finished_at.unix())
+        .collect();
+    dora.sort_unstable();
+    out.push(format!("dora {dora:?}"));
+    out
+}
+
+/// A batch (on SQLite: multi-row statements per run of deploys without commits, a deploy
+/// with commits alone between runs) leaves exactly what posting the same deploys one by one
+/// leaves: outcomes, generated and raised numbers, services, suggestions, DORA's rows; and
+/// a second batch continues the counters the first left.
+async fn batch_equals_one_by_one(db: Arc<TestDb>) {
+    let s = &db.store;
+    let one = opslevel(&db, "one").await;
+    let many = opslevel(&db, "many").await;
+    for p in ["one", "many"] {
+        s.create_service(ServiceInput {
+            name: Some(format!("{p}-web")),
+            aliases: None,
+            repos: None,
+        })
+        .await
+        .expect("service");
+    }
+    let mut singly = Vec::new();
+    let mut batched = Vec::new();
+    for _round in 0..2 {
+        for new in mixed_batch(one.id, "one") {
+            singly.push(s.ingest_deployment(new).await.expect("one by one"));
+        }
+        batched.extend(
+            s.ingest_deployments(mixed_batch(many.id, "many"))
+                .await
+                .expect("batch"),
+        );
+    }
+    let singly = side_summary(&db, one.id, "one", singly).await;
+    let batched = side_summary(&db, many.id, "many", batched).await;
+    assert_eq!(batched, singly);
+    // The second round created only the deploy without a key.
+    assert_eq!(
+        batched.iter().filter(|l| l.starts_with("created")).count(),
+        14
     );
 }

@@ -12,11 +12,11 @@
 //! service), so two posts never wait on each other in opposite orders and numbers have no
 //! gap or repeat.
 
-use super::exec::Exec;
+use super::exec::{Exec, Val};
 use super::rows::DeploymentRow;
 use super::{b, count_of, Bind, SqlStore, DEPLOYMENT_COLS};
 use crate::model::*;
-use crate::traits::IngestStore;
+use crate::traits::{IngestStore, Queued};
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use ferry_domain::ingest::{
@@ -637,6 +637,10 @@ async fn repo_of_url(
     .transpose()
 }
 
+/// Deploys per transaction when a queued batch is written at once (see
+/// [`IngestStore::queue_deployments`]).
+const WRITE_CHUNK: usize = 1_000;
+
 /// What [`ingest_rows`] did: done, or updated a deploy the caller reads back.
 enum Step {
     Done(Box<Ingested>),
@@ -742,26 +746,7 @@ async fn ingest_rows(conn: &mut dyn Exec, mut new: NewIngestedDeployment) -> Sto
     let id = conn
         .opt_int(
             insert,
-            &[
-                new.integration_id.get().into(),
-                new.source.as_str().into(),
-                new.external_key.as_deref().into(),
-                service.into(),
-                new.service_alias.as_ref().map(ServiceAlias::as_str).into(),
-                alias_key.as_deref().into(),
-                new.deploy_number.as_deref().into(),
-                (&new.environment).into(),
-                new.name.as_deref().into(),
-                new.description.as_deref().into(),
-                new.result.as_str().into(),
-                new.deployer_name.as_deref().into(),
-                new.deployer_email.as_deref().into(),
-                new.deployer_id.as_deref().into(),
-                new.deploy_url.as_deref().into(),
-                new.started_at.unix().into(),
-                new.finished_at.unix().into(),
-                now.into(),
-            ],
+            &deployment_vals(&new, service, alias_key.as_deref(), now),
         )
         .await?;
     let Some(id) = id else {
@@ -914,33 +899,46 @@ async fn ingest_rows(conn: &mut dyn Exec, mut new: NewIngestedDeployment) -> Sto
         },
         (_, name) => name,
     };
-    let deployment = IngestedDeployment {
-        id: IngestedDeploymentId(id),
-        integration_id: new.integration_id,
-        source: new.source,
-        external_key: new.external_key,
-        service_id: service.map(ServiceId),
+    let deployment = new.recorded(
+        IngestedDeploymentId(id),
+        service.map(ServiceId),
         service_name,
-        service_alias: new.service_alias.map(|a| a.as_str().to_owned()),
-        deploy_number: new.deploy_number,
-        environment: new.environment,
-        name: new.name,
-        description: new.description,
-        result: new.result,
-        deployer_name: new.deployer_name,
-        deployer_email: new.deployer_email,
-        deployer_id: new.deployer_id,
-        deploy_url: new.deploy_url,
-        started_at: new.started_at,
-        finished_at: new.finished_at,
-        commits: new.commits,
-        created_at: Timestamp::from_unix(now),
-        updated_at: Timestamp::from_unix(now),
-    };
+        Timestamp::from_unix(now),
+    );
     Ok(Step::Done(Box::new(Ingested::Created {
         deployment,
         service_matched,
     })))
+}
+
+/// An `ingested_deployments` row's values: its columns from `integration_id` to
+/// `created_at`, in the order of the inserts here and in `bulk`.
+pub(super) fn deployment_vals<'a>(
+    new: &'a NewIngestedDeployment,
+    service: Option<i64>,
+    alias_key: Option<&'a str>,
+    now: i64,
+) -> [Val<'a>; 18] {
+    [
+        new.integration_id.get().into(),
+        new.source.as_str().into(),
+        new.external_key.as_deref().into(),
+        service.into(),
+        new.service_alias.as_ref().map(ServiceAlias::as_str).into(),
+        alias_key.into(),
+        new.deploy_number.as_deref().into(),
+        (&new.environment).into(),
+        new.name.as_deref().into(),
+        new.description.as_deref().into(),
+        new.result.as_str().into(),
+        new.deployer_name.as_deref().into(),
+        new.deployer_email.as_deref().into(),
+        new.deployer_id.as_deref().into(),
+        new.deploy_url.as_deref().into(),
+        new.started_at.unix().into(),
+        new.finished_at.unix().into(),
+        now.into(),
+    ]
 }
 
 /// [`ingest_rows`] with a re-posted deploy read back.
@@ -957,7 +955,10 @@ async fn ingest(conn: &mut AnyConnection, new: NewIngestedDeployment) -> StoreRe
 
 /// [`ingest_rows`] for deploys never updated in place ([`OnRepeat::KeepFirst`]): what the
 /// direct connection runs.
-async fn ingest_new(conn: &mut dyn Exec, new: NewIngestedDeployment) -> StoreResult<Ingested> {
+pub(super) async fn ingest_new(
+    conn: &mut dyn Exec,
+    new: NewIngestedDeployment,
+) -> StoreResult<Ingested> {
     match ingest_rows(conn, new).await? {
         Step::Done(done) => Ok(*done),
         Step::Updated(_) => Err(StoreError::Other(
@@ -1379,15 +1380,7 @@ impl IngestStore for SqlStore {
     ) -> StoreResult<Vec<Ingested>> {
         if batch.iter().all(|n| n.on_repeat == OnRepeat::KeepFirst) {
             return self
-                .write_direct(move |c| {
-                    Box::pin(async move {
-                        let mut out = Vec::with_capacity(batch.len());
-                        for new in batch {
-                            out.push(ingest_new(c, new).await?);
-                        }
-                        Ok(out)
-                    })
-                })
+                .write_direct(move |c| Box::pin(super::bulk::ingest_batch(c, batch)))
                 .await;
         }
         self.write(move |c| {
@@ -1400,6 +1393,29 @@ impl IngestStore for SqlStore {
             })
         })
         .await
+    }
+
+    async fn queue_deployments(
+        &self,
+        batch: Vec<NewIngestedDeployment>,
+    ) -> StoreResult<Queued<Vec<Ingested>>> {
+        if let Some(writer) = &self.writer {
+            if batch.iter().all(|n| n.on_repeat == OnRepeat::KeepFirst) {
+                return writer
+                    .queue_direct(move |c| Box::pin(super::bulk::ingest_batch(c, batch)))
+                    .await;
+            }
+        }
+        // Written now, in transactions of [`WRITE_CHUNK`]: on PostgreSQL a transaction holds
+        // the counter rows of its services against live posts until it ends.
+        let mut done = Vec::with_capacity(batch.len());
+        let mut rest = batch;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(WRITE_CHUNK));
+            done.extend(self.ingest_deployments(rest).await?);
+            rest = tail;
+        }
+        Ok(Box::pin(std::future::ready(Ok(done))))
     }
 
     async fn list_all_deployments(

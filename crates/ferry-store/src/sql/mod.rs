@@ -4,6 +4,7 @@
 //! domain records by `into_*` functions that parse every state and value, so a bad row
 //! surfaces as [`StoreError::Corrupt`] instead of a panic.
 
+mod bulk;
 mod dora;
 mod exec;
 mod ingest;

@@ -27,6 +27,7 @@
 
 use super::exec::{finish_now, Exec};
 use super::BoxFuture;
+use crate::traits::Queued;
 use crate::{StoreError, StoreResult};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
@@ -303,11 +304,23 @@ impl GroupCommit {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut dyn Exec) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
     {
+        self.queue_direct(job).await?.await
+    }
+
+    /// [`run_direct`](Self::run_direct) in two steps: returns once `job` is queued (behind
+    /// every job queued before it); the future it gives resolves once its batch committed.
+    pub(crate) async fn queue_direct<T, F>(&self, job: F) -> StoreResult<Queued<T>>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut dyn Exec) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    {
         let (reply, answered) = oneshot::channel::<StoreResult<T>>();
         let erased: DirectJob =
             Box::new(move |conn| Box::pin(async move { answer(job(conn).await, reply) }));
-        self.queue(Job::Write(Write::Direct(erased)), answered)
-            .await
+        self.send(Job::Write(Write::Direct(erased))).await?;
+        Ok(Box::pin(
+            async move { answered.await.map_err(|_| stopped())? },
+        ))
     }
 
     async fn queue<T>(
@@ -315,14 +328,17 @@ impl GroupCommit {
         job: Job,
         answered: oneshot::Receiver<StoreResult<T>>,
     ) -> StoreResult<T> {
-        self.jobs
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
-        answered
-            .await
-            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
+        self.send(job).await?;
+        answered.await.map_err(|_| stopped())?
     }
+
+    async fn send(&self, job: Job) -> StoreResult<()> {
+        self.jobs.send(job).await.map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the SQLite writer has stopped".into())
 }
 
 /// Flushes the WAL of committed batches, then answers them: one flush covers every batch
