@@ -1393,6 +1393,20 @@ async fn bulk_import(srv: &Server) {
         format!("deploy 11999 {}", "·".repeat(40))
     );
 
+    // Over this route's 64 MiB limit: 413 in the API's error format, nothing written.
+    let mut huge = br#"{"service":"bulk","dedup_id":"huge"}"#.to_vec();
+    huge.resize(64 * 1024 * 1024 + 1, b' ');
+    let r = srv
+        .call(Method::POST, &import(&ops["id"]), Auth::Admin, Some(huge))
+        .await;
+    assert_eq!(r.status, 413, "{}", r.text);
+    assert!(r.text.contains("payload_too_large"), "{}", r.text);
+    let still = srv
+        .get("/api/v1/deployments?service=bulk&per_page=1")
+        .await
+        .expect(200);
+    assert_eq!(still[0]["deploy_number"], "11998");
+
     // DevLake: deployments and issues, upserted.
     let dl = devlake_integration(srv, "none").await;
     let file = [
