@@ -16,12 +16,13 @@
 //! orders their locks (see the `ingest` module doc).
 
 use super::exec::{Exec, Val};
-use super::ingest::{deployment_vals, ingest_new};
+use super::ingest::{counter_scope, deployment_vals, ingest_new, service_of_alias};
 use crate::model::*;
 use crate::{StoreError, StoreResult};
 use ferry_domain::ingest::{deploy_number_value, DeployResult, ServiceAlias};
 use ferry_domain::{IngestedDeploymentId, ServiceId, Timestamp};
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 /// Rows per multi-row statement; the remainder goes in statements of the smaller sizes, so
 /// each statement has few shapes for the statement cache.
@@ -59,10 +60,31 @@ struct Planned {
     service: Option<(i64, String)>,
 }
 
-/// A per-service (or per-alias) number counter as the run leaves it.
+/// A number counter (`deploy_counters`) as the run leaves it, against the value it had: the
+/// rules of `ingest::next_number` and `ingest::raise_counter`, applied in memory.
 struct Counter {
+    stored: Option<i64>,
     n: Option<i64>,
-    changed: bool,
+}
+
+impl Counter {
+    /// Numbers `new` as one by one would: generated if absent (and asked for), else a given
+    /// integer number raises the counter.
+    fn number(&mut self, new: &mut NewIngestedDeployment) {
+        match new.deploy_number.as_deref() {
+            None if new.generate_number => {
+                let n = self.n.unwrap_or(0) + 1;
+                self.n = Some(n);
+                new.deploy_number = Some(n.to_string());
+            }
+            Some(given) => {
+                if let Some(v) = deploy_number_value(given) {
+                    self.n = Some(self.n.map_or(v, |n| n.max(v)));
+                }
+            }
+            None => {}
+        }
+    }
 }
 
 /// Writes a run of commit-less deploys that are never updated in place.
@@ -99,40 +121,18 @@ async fn write_run(
             },
             None => None,
         };
-        let scope = match (&service, &alias_key) {
-            (Some((s, _)), _) => Some(format!("s:{s}")),
-            (None, Some(key)) => Some(format!("a:{key}")),
-            (None, None) => None,
-        };
-        if let Some(scope) = scope {
-            let counter = match counters.get_mut(&scope) {
-                Some(counter) => counter,
-                None => {
-                    let n = c
-                        .opt_int(
-                            "SELECT n FROM deploy_counters WHERE scope = $1",
-                            &[scope.as_str().into()],
-                        )
-                        .await?;
-                    counters
-                        .entry(scope)
-                        .or_insert(Counter { n, changed: false })
-                }
-            };
-            match new.deploy_number.as_deref() {
-                None if new.generate_number => {
-                    let n = counter.n.unwrap_or(0) + 1;
-                    counter.n = Some(n);
-                    counter.changed = true;
-                    new.deploy_number = Some(n.to_string());
-                }
-                Some(given) => {
-                    if let Some(v) = deploy_number_value(given) {
-                        counter.n = Some(counter.n.map_or(v, |n| n.max(v)));
-                        counter.changed = true;
-                    }
-                }
-                None => {}
+        if let Some(scope) = counter_scope(service.as_ref().map(|s| s.0), alias_key.as_deref()) {
+            if !counters.contains_key(&scope) {
+                let stored = c
+                    .opt_int(
+                        "SELECT n FROM deploy_counters WHERE scope = $1",
+                        &[scope.as_str().into()],
+                    )
+                    .await?;
+                counters.insert(scope.clone(), Counter { stored, n: stored });
+            }
+            if let Some(counter) = counters.get_mut(&scope) {
+                counter.number(&mut new);
             }
         }
         planned.push(Some(Planned {
@@ -147,7 +147,7 @@ async fn write_run(
     insert_dora(c, &fresh, &ids).await?;
     upsert_suggestions(c, &fresh, now).await?;
     for (scope, counter) in &counters {
-        if let (true, Some(n)) = (counter.changed, counter.n) {
+        if let (Some(n), true) = (counter.n, counter.n != counter.stored) {
             c.run(
                 "INSERT INTO deploy_counters (scope, n) VALUES ($1, $2) \
                  ON CONFLICT (scope) DO UPDATE SET n = excluded.n",
@@ -190,21 +190,6 @@ async fn write_run(
     Ok(out)
 }
 
-/// The service an alias names, with its name.
-async fn service_of_alias(c: &mut dyn Exec, key: &str) -> StoreResult<Option<(i64, String)>> {
-    match c
-        .row(
-            "SELECT a.service_id, s.name FROM service_aliases a \
-             JOIN services s ON s.id = a.service_id WHERE a.alias_key = $1",
-            &[key.into()],
-        )
-        .await?
-    {
-        Some(row) => Ok(Some((row.int(0)?, row.text(1)?))),
-        None => Ok(None),
-    }
-}
-
 /// The run's `(integration, external key)` pairs already recorded.
 async fn known_keys(
     c: &mut dyn Exec,
@@ -221,19 +206,12 @@ async fn known_keys(
     }
     let mut known = HashSet::new();
     for (integration, keys) in by_integration {
-        for (at, size) in chunks(keys.len()) {
-            let sql = format!(
-                "SELECT external_key FROM ingested_deployments \
-                 WHERE integration_id = $1 AND external_key IN ({})",
-                (2..size + 2)
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+        for (at, shape) in chunks(keys.len()) {
+            let (sql, size) = (&KNOWN_KEYS[shape], CHUNKS[shape]);
             let mut args: Vec<Val> = Vec::with_capacity(size + 1);
             args.push(integration.into());
             args.extend(keys[at..at + size].iter().map(|k| Val::from(*k)));
-            for row in c.rows(&sql, &args).await? {
+            for row in c.rows(sql, &args).await? {
                 known.insert((integration, row.text(0)?));
             }
         }
@@ -247,19 +225,10 @@ async fn insert_deployments(
     fresh: &[&Planned],
     now: i64,
 ) -> StoreResult<Vec<i64>> {
-    const WIDTH: usize = 19;
     let mut ids = Vec::with_capacity(fresh.len());
-    for (at, size) in chunks(fresh.len()) {
-        let sql = values_sql(
-            "INSERT INTO ingested_deployments (integration_id, source, external_key, \
-                 service_id, service_alias, service_alias_key, deploy_number, environment, \
-                 name, description, result, deployer_name, deployer_email, deployer_id, \
-                 deploy_url, started_at, finished_at, created_at, updated_at)",
-            WIDTH,
-            size,
-            "RETURNING id",
-        );
-        let mut args: Vec<Val> = Vec::with_capacity(size * WIDTH);
+    for (at, shape) in chunks(fresh.len()) {
+        let (sql, size) = (&INSERT_DEPLOYMENTS[shape], CHUNKS[shape]);
+        let mut args: Vec<Val> = Vec::with_capacity(size * DEPLOYMENT_WIDTH);
         for p in &fresh[at..at + size] {
             let service = p.service.as_ref().map(|s| s.0);
             args.extend(deployment_vals(
@@ -273,7 +242,7 @@ async fn insert_deployments(
         // One writer and no conflict (duplicates were left out): the rows take increasing
         // ids in VALUES order, whatever order RETURNING gives them in.
         let mut got = c
-            .rows(&sql, &args)
+            .rows(sql, &args)
             .await?
             .iter()
             .map(|r| r.int(0))
@@ -293,24 +262,17 @@ async fn insert_deployments(
 /// DORA's deployment rows of the successful deploys (with no commits, they have no heads:
 /// see `dora::insert` for the general case).
 async fn insert_dora(c: &mut dyn Exec, fresh: &[&Planned], ids: &[i64]) -> StoreResult<()> {
-    const WIDTH: usize = 6;
     let rows: Vec<(&Planned, i64, String)> = fresh
         .iter()
         .zip(ids)
         .filter(|(p, _)| p.new.result == DeployResult::Success)
         .map(|(p, id)| (*p, *id, p.new.environment.trim().to_lowercase()))
         .collect();
-    for (at, size) in chunks(rows.len()) {
-        let sql = values_sql(
-            "INSERT INTO dora_deployments (ingested_deployment_id, service_id, integration_id, \
-                 environment_key, production, finished_at)",
-            WIDTH,
-            size,
-            "",
-        );
-        let mut args: Vec<Val> = Vec::with_capacity(size * WIDTH);
+    for (at, shape) in chunks(rows.len()) {
+        let (sql, size) = (&INSERT_DORA[shape], CHUNKS[shape]);
+        let mut args: Vec<Val> = Vec::with_capacity(size * DORA_WIDTH);
         for (p, id, environment) in &rows[at..at + size] {
-            args.extend::<[Val; WIDTH]>([
+            args.extend::<[Val; DORA_WIDTH]>([
                 (*id).into(),
                 p.service.as_ref().map(|s| s.0).into(),
                 p.new.integration_id.get().into(),
@@ -319,7 +281,7 @@ async fn insert_dora(c: &mut dyn Exec, fresh: &[&Planned], ids: &[i64]) -> Store
                 p.new.finished_at.unix().into(),
             ]);
         }
-        c.run(&sql, &args).await?;
+        c.run(sql, &args).await?;
     }
     Ok(())
 }
@@ -355,18 +317,63 @@ async fn upsert_suggestions(c: &mut dyn Exec, fresh: &[&Planned], now: i64) -> S
     Ok(())
 }
 
-/// `(start, size)` of each statement for `n` rows, sizes from [`CHUNKS`].
+/// `(start, i)` of each statement for `n` rows: it takes `CHUNKS[i]` rows.
 fn chunks(n: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut at = 0;
-    for size in CHUNKS {
-        while n - at >= size {
-            out.push((at, size));
+    for (i, size) in CHUNKS.iter().enumerate() {
+        while n - at >= *size {
+            out.push((at, i));
             at += size;
         }
     }
     out
 }
+
+/// The statements of every size in [`CHUNKS`], built once.
+type Shapes = LazyLock<[String; CHUNKS.len()]>;
+
+static KNOWN_KEYS: Shapes = LazyLock::new(|| {
+    CHUNKS.map(|size| {
+        let keys: Vec<String> = (2..size + 2).map(|i| format!("${i}")).collect();
+        format!(
+            "SELECT external_key FROM ingested_deployments \
+             WHERE integration_id = $1 AND external_key IN ({})",
+            keys.join(", ")
+        )
+    })
+});
+
+/// Columns of [`INSERT_DEPLOYMENTS`]: `deployment_vals`' and `updated_at`.
+const DEPLOYMENT_WIDTH: usize = 19;
+
+static INSERT_DEPLOYMENTS: Shapes = LazyLock::new(|| {
+    CHUNKS.map(|size| {
+        values_sql(
+            "INSERT INTO ingested_deployments (integration_id, source, external_key, \
+                 service_id, service_alias, service_alias_key, deploy_number, environment, \
+                 name, description, result, deployer_name, deployer_email, deployer_id, \
+                 deploy_url, started_at, finished_at, created_at, updated_at)",
+            DEPLOYMENT_WIDTH,
+            size,
+            "RETURNING id",
+        )
+    })
+});
+
+const DORA_WIDTH: usize = 6;
+
+static INSERT_DORA: Shapes = LazyLock::new(|| {
+    CHUNKS.map(|size| {
+        values_sql(
+            "INSERT INTO dora_deployments (ingested_deployment_id, service_id, integration_id, \
+                 environment_key, production, finished_at)",
+            DORA_WIDTH,
+            size,
+            "",
+        )
+    })
+});
 
 /// `head VALUES ($1, …, $width), (…), … tail` for `rows` rows.
 fn values_sql(head: &str, width: usize, rows: usize, tail: &str) -> String {
@@ -401,13 +408,12 @@ mod tests {
         for n in 0..600 {
             let cs = chunks(n);
             let mut at = 0;
-            for (start, size) in &cs {
+            for (start, shape) in &cs {
                 assert_eq!(*start, at);
-                assert!(CHUNKS.contains(size));
-                at += size;
+                at += CHUNKS[*shape];
             }
             assert_eq!(at, n);
-            assert!(cs.iter().filter(|(_, s)| *s != 128).count() <= 3 + 3 + 7);
+            assert!(cs.iter().filter(|(_, shape)| *shape != 0).count() <= 3 + 3 + 7);
         }
     }
 

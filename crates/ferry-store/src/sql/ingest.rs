@@ -469,6 +469,34 @@ async fn attach_alias(
     Ok(())
 }
 
+/// The service an alias names, with its name.
+pub(super) async fn service_of_alias(
+    conn: &mut dyn Exec,
+    alias_key: &str,
+) -> StoreResult<Option<(i64, String)>> {
+    match conn
+        .row(
+            "SELECT a.service_id, s.name FROM service_aliases a \
+             JOIN services s ON s.id = a.service_id WHERE a.alias_key = $1",
+            &[alias_key.into()],
+        )
+        .await?
+    {
+        Some(row) => Ok(Some((row.int(0)?, row.text(1)?))),
+        None => Ok(None),
+    }
+}
+
+/// The counter a deploy's generated number comes from: its service's, else its alias's until
+/// a service takes the alias; none without either.
+pub(super) fn counter_scope(service: Option<i64>, alias_key: Option<&str>) -> Option<String> {
+    match (service, alias_key) {
+        (Some(s), _) => Some(format!("s:{s}")),
+        (None, Some(key)) => Some(format!("a:{key}")),
+        (None, None) => None,
+    }
+}
+
 /// Makes the counter of `scope` at least `n`.
 async fn raise_counter(conn: &mut dyn Exec, scope: &str, n: i64) -> StoreResult<()> {
     conn.run(
@@ -654,21 +682,10 @@ async fn ingest_rows(conn: &mut dyn Exec, mut new: NewIngestedDeployment) -> Sto
     let now = Timestamp::now().unix();
     // The service: by alias (OpsLevel), else through the commits' repositories (DevLake).
     let alias_key = new.service_alias.as_ref().map(ServiceAlias::key);
-    let mut service: Option<i64> = None;
-    let mut service_name: Option<String> = None;
-    if let Some(key) = &alias_key {
-        let row = conn
-            .row(
-                "SELECT a.service_id, s.name FROM service_aliases a \
-                 JOIN services s ON s.id = a.service_id WHERE a.alias_key = $1",
-                &[key.into()],
-            )
-            .await?;
-        if let Some(row) = row {
-            service = Some(row.int(0)?);
-            service_name = Some(row.text(1)?);
-        }
-    }
+    let (mut service, service_name) = match &alias_key {
+        Some(key) => service_of_alias(conn, key).await?.unzip(),
+        None => (None, None),
+    };
     let mut repo_ids = Vec::with_capacity(new.commits.len());
     for commit in &mut new.commits {
         let found = repo_of_url(conn, &commit.repo_url).await?;
@@ -702,11 +719,7 @@ async fn ingest_rows(conn: &mut dyn Exec, mut new: NewIngestedDeployment) -> Sto
     // has one writer, so a generated number is taken before the row is written (written once,
     // given back if the deploy is a duplicate); PostgreSQL takes it after the insert, for the
     // lock order in the module doc.
-    let scope = match (service, &alias_key) {
-        (Some(s), _) => Some(format!("s:{s}")),
-        (None, Some(key)) => Some(format!("a:{key}")),
-        (None, None) => None,
-    };
+    let scope = counter_scope(service, alias_key.as_deref());
     let number_first = match &scope {
         Some(scope)
             if !conn.is_postgres() && new.deploy_number.is_none() && new.generate_number =>
